@@ -1,0 +1,88 @@
+#include "card/card_channel.h"
+
+#include "card/card_error.h"
+#include "card/trace.h"
+
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace jpki {
+
+namespace {
+// Bounded: a card that keeps answering 61xx forever is broken, not slow.
+constexpr int kMaxGetResponse = 64;
+}  // namespace
+
+CardChannel::CardChannel(Transport& transport) : transport_(transport) {}
+
+ResponseApdu CardChannel::exchange(const CommandApdu& command) {
+    Bytes raw;
+    command.encode(raw);
+    const auto start = std::chrono::steady_clock::now();
+    Bytes answer;
+    try {
+        answer = transport_.transmit(raw.data(), raw.size());
+    } catch (const CardError& e) {
+        if (command.is_sensitive()) OPENSSL_cleanse(raw.data(), raw.size());
+        trace(command, nullptr, e.what(),
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        throw;
+    }
+    ++stats_.apdus;
+    stats_.bytes_sent += raw.size();
+    stats_.bytes_received += answer.size();
+    if (command.is_sensitive()) OPENSSL_cleanse(raw.data(), raw.size());
+    const double millis =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    try {
+        ResponseApdu response = ResponseApdu::parse(answer);
+        trace(command, &response, nullptr, millis);
+        return response;
+    } catch (const CardError& e) {
+        trace(command, nullptr, e.what(), millis);
+        throw;
+    }
+}
+
+ResponseApdu CardChannel::transmit(const CommandApdu& command) {
+    ResponseApdu response = exchange(command);
+    // 6Cxx: wrong Le; the card says how many bytes it has. Resend once with that Le.
+    if (response.sw1() == 0x6C && !command.is_sensitive()) {
+        const std::uint32_t le = response.sw2() == 0 ? 256 : response.sw2();
+        response = exchange(command.with_le(le));
+    }
+    // 61xx: more data waits; fetch it with GET RESPONSE (ISO 7816-4 7.6.1).
+    Bytes data = std::move(response.data());
+    int rounds = 0;
+    while (response.sw1() == 0x61) {
+        if (++rounds > kMaxGetResponse) throw CardError(CardErrc::MalformedResponse, "endless GET RESPONSE");
+        const std::uint32_t le = response.sw2() == 0 ? 256 : response.sw2();
+        response = exchange(CommandApdu::case2(0x00, 0xC0, 0x00, 0x00, le));
+        if (response.data().size() > le) throw CardError(CardErrc::MalformedResponse, "GET RESPONSE longer than asked");
+        data.insert(data.end(), response.data().begin(), response.data().end());
+    }
+    if (command.le() && data.size() > *command.le() && rounds == 0)
+        throw CardError(CardErrc::MalformedResponse, "response longer than Le", response.sw());
+    return ResponseApdu(std::move(data), response.sw());
+}
+
+void CardChannel::trace(const CommandApdu& c, const ResponseApdu* r, const char* error, double millis) {
+    if (!trace_enabled()) return;
+    char line[256];
+    const int lc = static_cast<int>(c.data().size());
+    if (r) {
+        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X Lc=%d%s Le=%d -> SW=%04X len=%zu %.1fms",
+                      operation_, c.cla(), c.ins(), c.p1(), c.p2(), lc,
+                      c.is_sensitive() ? " data=<redacted>" : "", c.le() ? static_cast<int>(*c.le()) : -1,
+                      r->sw(), r->data().size(), millis);
+    } else {
+        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X Lc=%d%s -> error: %s %.1fms",
+                      operation_, c.cla(), c.ins(), c.p1(), c.p2(), lc,
+                      c.is_sensitive() ? " data=<redacted>" : "", error, millis);
+    }
+    trace_line(line);
+}
+
+}  // namespace jpki

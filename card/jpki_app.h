@@ -1,0 +1,127 @@
+// The JPKI application (AID D3 92 F0 00 26 01 00 00 00 01) of the My Number Card: reading its
+// files, PIN counters, VERIFY and COMPUTE DIGITAL SIGNATURE. Facts: ../shared/jpki-card.md.
+//
+// Every operation runs inside one card transaction that starts by selecting the AP (another
+// process may have selected something else since). A transaction in which a PIN was sent ends
+// with a card reset, so a verified PIN never outlives the operation that needed it.
+#pragma once
+
+#include "card/card_channel.h"
+#include "card/pin.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace jpki {
+
+enum class KeyRef { Auth, Sign };  // IEF 0017 / 001A
+
+enum class CertFile : std::uint16_t {
+    SignCert = 0x0001,  // needs the signature password verified
+    SignCa = 0x0002,
+    AuthCert = 0x000A,
+    AuthCa = 0x000B,
+};
+
+// The first 32 bytes of EF 0006 name the kind of token.
+enum class TokenKind { Card, JukiCard, AndroidSe, IPhone, Unknown };
+
+struct TokenInfo {
+    TokenKind kind = TokenKind::Unknown;
+    std::string label;         // "JPKIAPICCTOKEN2", trailing spaces trimmed
+    std::string manufacturer;  // EF 0006 bytes 32..63, trimmed
+    std::string model;         // bytes 64..79, trimmed
+    std::string serial;        // bytes 80..95, trimmed
+};
+
+// EF 0008: byte 0 describes the signature certificate, byte 1 the authentication one;
+// 8F means present (a card without the signature certificate, e.g. under 15, has 00 there).
+struct CertAvailability {
+    bool sign = false;
+    bool auth = false;
+};
+
+// P1 of COMPUTE DIGITAL SIGNATURE (80 2A).
+enum class SignScheme : std::uint8_t {
+    Pkcs1 = 0x00,          // data (a DigestInfo, 1..245 bytes) padded PKCS#1 v1.5 by the card
+    PssSha256Hash = 0x04,  // data is a SHA-256 hash, signed RSASSA-PSS by the card
+};
+
+class JpkiApp;
+
+// One card transaction with the JPKI AP selected. Ends with a card reset if a PIN was sent.
+class JpkiSession {
+public:
+    ~JpkiSession();
+    JpkiSession(const JpkiSession&) = delete;
+    JpkiSession& operator=(const JpkiSession&) = delete;
+
+    // Reads a whole transparent EF whose length is given by a DER header (certificates),
+    // in as few READ BINARY commands as its length allows.
+    Bytes read_certificate(CertFile file);
+    TokenInfo read_token_info();
+    CertAvailability read_cert_availability();
+    // Tries left on a PIN, from an empty VERIFY (spends no try). 0 = blocked.
+    int pin_tries_left(PinRef ref);
+    // Checks the counter, refuses a blocked PIN without sending it, then one VERIFY.
+    // Throws PinIncorrect (with tries left) or PinBlocked. Never retried.
+    void verify(const Pin& pin);
+    // COMPUTE DIGITAL SIGNATURE with a key whose PIN was verified in this session.
+    Bytes sign(KeyRef key, SignScheme scheme, const Bytes& input);
+
+private:
+    friend class JpkiApp;
+    explicit JpkiSession(JpkiApp& app);
+    void select_ef(std::uint16_t fid);
+    Bytes read_binary(std::uint16_t offset, std::uint32_t le, bool& eof);
+    std::uint16_t empty_verify(PinRef ref);
+
+    JpkiApp& app_;
+    TransactionGuard guard_;
+    bool pin_sent_ = false;
+};
+
+class JpkiApp {
+public:
+    explicit JpkiApp(Transport& transport);
+
+    // Begins a transaction and selects the AP. Throws CardError(NotJpki) when the card has
+    // no JPKI AP.
+    JpkiSession open();
+
+    // One-transaction operations.
+    TokenInfo read_token_info();
+    CertAvailability read_cert_availability();
+    Bytes read_certificate(CertFile file);
+    int pin_tries_left(PinRef ref);
+    // VERIFY, then lock the card again: tells whether the PIN is right.
+    void check_pin(const Pin& pin);
+    // VERIFY, read a file that needs the PIN (the signature certificate), lock again.
+    Bytes read_certificate_with_pin(CertFile file, const Pin& pin);
+    // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
+    Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input);
+
+    CardChannel& channel() { return channel_; }
+    // APDUs and bytes of the last one-transaction operation.
+    const ApduStats& last_operation() const { return last_; }
+    // Last counter this object saw for a PIN (-1 = not read yet).
+    int cached_tries(PinRef ref) const { return ref == PinRef::Auth ? tries_auth_ : tries_sign_; }
+
+private:
+    friend class JpkiSession;
+    template <typename F>
+    auto measured(const char* name, F&& f);
+    void remember_tries(PinRef ref, int tries) { (ref == PinRef::Auth ? tries_auth_ : tries_sign_) = tries; }
+
+    CardChannel channel_;
+    ApduStats last_;
+    // Whether the card takes the short-EF forms (VERIFY P2=98/9B, sign P2=97/9A); unknown
+    // until a command tried them.
+    std::optional<bool> sfi_verify_;
+    std::optional<bool> sfi_sign_;
+    int tries_auth_ = -1;
+    int tries_sign_ = -1;
+};
+
+}  // namespace jpki

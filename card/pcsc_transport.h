@@ -1,0 +1,67 @@
+// Transport over pcsc-lite: one shared connection to one reader's card (T=0 or T=1),
+// transactions with SCardBeginTransaction, reconnect on SCARD_W_RESET_CARD, and card reset
+// with SCardReconnect(SCARD_RESET_CARD).
+#pragma once
+
+#include "card/transport.h"
+
+#include <PCSC/winscard.h>
+
+#include <string>
+#include <vector>
+
+namespace jpki {
+
+// Owns an SCARDCONTEXT.
+class PcscContext {
+public:
+    PcscContext();  // throws CardError(NoService)
+    ~PcscContext();
+    PcscContext(const PcscContext&) = delete;
+    PcscContext& operator=(const PcscContext&) = delete;
+
+    SCARDCONTEXT get() const { return ctx_; }
+    // The readers pcscd knows now (empty when there are none).
+    std::vector<std::string> readers() const;
+    // Forgets the handle without releasing it (used in a forked child, where releasing would
+    // break the parent's context).
+    void abandon() noexcept { ctx_ = 0; }
+
+private:
+    SCARDCONTEXT ctx_ = 0;
+};
+
+class PcscTransport : public Transport {
+public:
+    // Connects (shared) to the card in `reader`; throws CardError (NoCard, NoReader, ...).
+    PcscTransport(const PcscContext& context, std::string reader);
+    ~PcscTransport() override;
+
+    Bytes transmit(const std::uint8_t* command, std::size_t len) override;
+    void begin_transaction() override;
+    void end_transaction() noexcept override;
+    void reset_card() override;
+    bool take_reset_flag() noexcept override;
+    Bytes atr() const override { return atr_; }
+
+    const std::string& reader() const { return reader_; }
+    // Forgets the card handle without disconnecting (forked child).
+    void abandon() noexcept { card_ = 0; }
+
+private:
+    void reconnect(DWORD disposition);
+    void read_atr();
+
+    SCARDCONTEXT ctx_;
+    std::string reader_;
+    SCARDHANDLE card_ = 0;
+    DWORD protocol_ = 0;
+    Bytes atr_;
+    bool was_reset_ = false;
+    bool in_transaction_ = false;
+};
+
+// Maps a PC/SC return code to a CardError and throws it; `what` names the call.
+[[noreturn]] void throw_pcsc(LONG rv, const char* what);
+
+}  // namespace jpki
