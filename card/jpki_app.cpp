@@ -69,6 +69,7 @@ Bytes JpkiSession::read_binary(std::uint16_t offset, std::uint32_t le, bool& eof
     ResponseApdu r = app_.channel_.transmit(CommandApdu::case2(
         0x00, 0xB0, static_cast<std::uint8_t>(offset >> 8), static_cast<std::uint8_t>(offset), le));
     eof = r.sw() == 0x6282;
+    if (r.sw() == 0x6B00) throw CardError(CardErrc::EndOfFile, "READ BINARY", r.sw());
     if (!r.ok() && !eof) throw_for_sw(r.sw(), "READ BINARY");
     return std::move(r.data());
 }
