@@ -324,7 +324,12 @@ JpkiCard::Response JpkiCard::select(const Bytes& c) {
         if (p.data == kJpkiAid) {
             df_ = Df::Jpki;
         } else if (p.data == kIsdAid) {
+            // Selecting the ISD restores the power-on selection state (not the security status).
             df_ = Df::None;
+            current_ef_ = 0;
+            fresh_after_reset_ = true;
+            return p2 == 0x00 ? Response(Bytes{0x6F, 0x09, 0x84, 0x07, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}, 0x9000)
+                              : Response(0x9000);
         } else {
             bool known = false;
             for (const auto& aid : kOtherAids) known = known || p.data == aid;

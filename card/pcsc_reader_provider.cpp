@@ -1,0 +1,93 @@
+// ReaderProvider over pcsc-lite: one context for listing and connecting, and a ReaderMonitor
+// with a context of its own for the blocking wait, so SCardCancel hits exactly that wait.
+#include "card/card_error.h"
+#include "card/pcsc_transport.h"
+#include "card/reader_monitor.h"
+#include "card/reader_provider.h"
+
+#include <atomic>
+#include <mutex>
+
+namespace jpki {
+
+namespace {
+
+// A PcscTransport that owns the context it was made from, so its lifetime is its own.
+class OwningPcscTransport : public Transport {
+public:
+    explicit OwningPcscTransport(const std::string& reader)
+        : context_(std::make_unique<PcscContext>()), transport_(*context_, reader) {}
+    ~OwningPcscTransport() override {
+        if (abandoned_) {
+            transport_.abandon();
+            context_->abandon();
+        }
+    }
+    Bytes transmit(const std::uint8_t* c, std::size_t n) override { return transport_.transmit(c, n); }
+    void begin_transaction() override { transport_.begin_transaction(); }
+    void end_transaction() noexcept override { transport_.end_transaction(); }
+    void reset_card() override { transport_.reset_card(); }
+    bool take_reset_flag() noexcept override { return transport_.take_reset_flag(); }
+    Bytes atr() const override { return transport_.atr(); }
+    void abandon() noexcept { abandoned_ = true; }
+
+private:
+    std::unique_ptr<PcscContext> context_;
+    PcscTransport transport_;
+    bool abandoned_ = false;
+};
+
+class PcscReaderProvider : public ReaderProvider {
+public:
+    std::vector<ReaderSnapshot> readers() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
+        if (!lister_) lister_ = std::make_unique<ReaderMonitor>();
+        lister_->refresh();
+        std::vector<ReaderSnapshot> out;
+        for (const auto& r : lister_->readers()) out.push_back({r.name, r.card_present, r.event_count});
+        return out;
+    }
+
+    std::unique_ptr<Transport> connect(const std::string& reader) override {
+        return std::make_unique<OwningPcscTransport>(reader);
+    }
+
+    bool wait_for_change(long timeout_ms) override {
+        ReaderMonitor* waiter;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
+            if (!waiter_) {
+                waiter_ = std::make_unique<ReaderMonitor>();
+                waiter_->refresh();
+            }
+            waiter = waiter_.get();  // never freed before this provider: cancel() may use it
+        }
+        return waiter->wait_for_change(timeout_ms);
+    }
+
+    void cancel() noexcept override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cancelled_ = true;
+        if (waiter_) waiter_->cancel();
+    }
+
+    void abandon() noexcept override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (lister_) lister_.release()->abandon();  // leaked on purpose: the parent owns it
+        if (waiter_) waiter_.release()->abandon();
+    }
+
+private:
+    std::mutex mutex_;
+    std::unique_ptr<ReaderMonitor> lister_;
+    std::unique_ptr<ReaderMonitor> waiter_;
+    bool cancelled_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ReaderProvider> make_pcsc_reader_provider() { return std::make_unique<PcscReaderProvider>(); }
+
+}  // namespace jpki
