@@ -39,11 +39,26 @@ private:
 
 class PcscReaderProvider : public ReaderProvider {
 public:
+    // The waiter starts watching now, so no event between this and the first wait is lost.
+    PcscReaderProvider() {
+        try {
+            waiter_ = std::make_unique<ReaderMonitor>();
+            waiter_->refresh();
+        } catch (const CardError&) {
+            waiter_.reset();  // no pcscd yet: made on first wait
+        }
+    }
+
     std::vector<ReaderSnapshot> readers() override {
         std::lock_guard<std::mutex> lock(mutex_);
         if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
         if (!lister_) lister_ = std::make_unique<ReaderMonitor>();
-        lister_->refresh();
+        try {
+            lister_->refresh();
+        } catch (const CardError&) {
+            lister_.reset();  // pcscd restarted or gone: a new context next time
+            throw;
+        }
         std::vector<ReaderSnapshot> out;
         for (const auto& r : lister_->readers()) out.push_back({r.name, r.card_present, r.event_count});
         return out;

@@ -79,6 +79,8 @@ public:
     // True after a Removed fault fired (until the card is inserted again).
     bool removed() const { return removed_; }
     void insert() { removed_ = false; power_off(); }
+    // Takes the card out of its reader (removed() becomes true).
+    void pull_out() { removed_ = true; power_off(); }
 
     // Observation for tests.
     const std::vector<LoggedApdu>& log() const { return log_; }

@@ -1,0 +1,81 @@
+#include "crypto/digest.h"
+
+#include <stdexcept>
+
+namespace jpki::crypto {
+
+namespace {
+// RFC 8017 9.2, note 1: the DER prefixes of DigestInfo for each hash.
+const Bytes kPrefixSha1 = {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14};
+const Bytes kPrefixSha224 = {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                             0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c};
+const Bytes kPrefixSha256 = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                             0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+const Bytes kPrefixSha384 = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                             0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
+const Bytes kPrefixSha512 = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                             0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
+
+const Bytes& prefix(HashAlg alg) {
+    switch (alg) {
+    case HashAlg::Sha1: return kPrefixSha1;
+    case HashAlg::Sha224: return kPrefixSha224;
+    case HashAlg::Sha256: return kPrefixSha256;
+    case HashAlg::Sha384: return kPrefixSha384;
+    case HashAlg::Sha512: return kPrefixSha512;
+    }
+    return kPrefixSha256;
+}
+}  // namespace
+
+std::size_t hash_size(HashAlg alg) {
+    switch (alg) {
+    case HashAlg::Sha1: return 20;
+    case HashAlg::Sha224: return 28;
+    case HashAlg::Sha256: return 32;
+    case HashAlg::Sha384: return 48;
+    case HashAlg::Sha512: return 64;
+    }
+    return 0;
+}
+
+const EVP_MD* evp_md(HashAlg alg) {
+    switch (alg) {
+    case HashAlg::Sha1: return EVP_sha1();
+    case HashAlg::Sha224: return EVP_sha224();
+    case HashAlg::Sha256: return EVP_sha256();
+    case HashAlg::Sha384: return EVP_sha384();
+    case HashAlg::Sha512: return EVP_sha512();
+    }
+    return nullptr;
+}
+
+Digest::Digest(HashAlg alg) : alg_(alg), ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(alg), nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex");
+}
+
+void Digest::update(const std::uint8_t* data, std::size_t len) {
+    if (len && EVP_DigestUpdate(ctx_.get(), data, len) != 1) throw std::runtime_error("EVP_DigestUpdate");
+}
+
+Bytes Digest::finish() {
+    Bytes out(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) != 1) throw std::runtime_error("EVP_DigestFinal_ex");
+    out.resize(len);
+    return out;
+}
+
+Bytes hash(HashAlg alg, const std::uint8_t* data, std::size_t len) {
+    Digest d(alg);
+    d.update(data, len);
+    return d.finish();
+}
+
+Bytes digest_info(HashAlg alg, const Bytes& h) {
+    Bytes out = prefix(alg);
+    out.insert(out.end(), h.begin(), h.end());
+    return out;
+}
+
+}  // namespace jpki::crypto

@@ -1,0 +1,316 @@
+// The C ABI: every PKCS#11 2.40 function, each a one-line call into the C++ module that
+// catches every exception and returns a CK_RV. Only these symbols are exported
+// (pkcs11/exports.map, -fvisibility=hidden). Arguments are never traced (a PIN is one).
+#include "card/trace.h"
+#include "pkcs11/functions.h"
+#include "pkcs11/module.h"
+#include "pkcs11/pkcs11_error.h"
+
+#include <new>
+
+#define JPKI_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+using namespace jpki::p11;
+
+template <typename F>
+CK_RV guarded(const char* name, F&& f) noexcept {
+    CK_RV rv;
+    try {
+        f();
+        rv = CKR_OK;
+    } catch (const Pkcs11Error& e) {
+        rv = e.rv();
+    } catch (const jpki::CardError& e) {
+        rv = rv_for(e);
+    } catch (const std::bad_alloc&) {
+        rv = CKR_HOST_MEMORY;
+    } catch (...) {
+        rv = CKR_GENERAL_ERROR;
+    }
+    if (jpki::trace_enabled()) {
+        try {
+            jpki::trace_line(std::string(name) + " -> " + rv_name(rv));
+        } catch (...) {
+        }
+    }
+    return rv;
+}
+
+// For a function whose result is a CK_RV other than an error (C_WaitForSlotEvent's NO_EVENT).
+template <typename F>
+CK_RV guarded_rv(const char* name, F&& f) noexcept {
+    CK_RV out = CKR_OK;
+    const CK_RV rv = guarded(name, [&] { out = f(); });
+    return rv == CKR_OK ? out : rv;
+}
+
+// A read-only token: nothing can be created, changed or destroyed on it.
+CK_RV write_protected(const char* name, CK_SESSION_HANDLE h) {
+    return guarded(name, [&] {
+        require_session(h);
+        fail(CKR_TOKEN_WRITE_PROTECTED);
+    });
+}
+
+CK_RV not_supported(const char* name, CK_SESSION_HANDLE h) {
+    return guarded(name, [&] {
+        require_session(h);
+        fail(CKR_FUNCTION_NOT_SUPPORTED);
+    });
+}
+
+extern CK_FUNCTION_LIST g_function_list;
+
+}  // namespace
+
+// --- general -------------------------------------------------------------------------------
+JPKI_EXPORT CK_RV C_Initialize(CK_VOID_PTR args) {
+    return guarded_rv("C_Initialize", [&] { return initialize(args); });
+}
+JPKI_EXPORT CK_RV C_Finalize(CK_VOID_PTR reserved) {
+    return guarded_rv("C_Finalize", [&] { return finalize(reserved); });
+}
+JPKI_EXPORT CK_RV C_GetInfo(CK_INFO_PTR info) { return guarded("C_GetInfo", [&] { get_info(info); }); }
+JPKI_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
+    if (!list) return CKR_ARGUMENTS_BAD;
+    *list = &g_function_list;
+    return CKR_OK;
+}
+
+// --- slots and tokens ----------------------------------------------------------------------
+JPKI_EXPORT CK_RV C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
+    return guarded("C_GetSlotList", [&] { get_slot_list(present, list, count); });
+}
+JPKI_EXPORT CK_RV C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
+    return guarded("C_GetSlotInfo", [&] { get_slot_info(slot, info); });
+}
+JPKI_EXPORT CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+    return guarded("C_GetTokenInfo", [&] { get_token_info(slot, info); });
+}
+JPKI_EXPORT CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
+    return guarded_rv("C_WaitForSlotEvent", [&] { return wait_for_slot_event(flags, slot, reserved); });
+}
+JPKI_EXPORT CK_RV C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+    return guarded("C_GetMechanismList", [&] { get_mechanism_list(slot, list, count); });
+}
+JPKI_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
+    return guarded("C_GetMechanismInfo", [&] { get_mechanism_info(slot, type, info); });
+}
+JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR) {
+    return guarded("C_InitToken", [&] {
+        require_slot(slot);
+        fail(CKR_TOKEN_WRITE_PROTECTED);
+    });
+}
+// PIN changes stay with the card's issuer (and its kiosks): never through this module, so no
+// PIN try can be spent by them here.
+JPKI_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG) {
+    return guarded("C_InitPIN", [&] {
+        require_session(h);
+        fail(CKR_USER_NOT_LOGGED_IN);  // needs the security officer, which this card has not
+    });
+}
+JPKI_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR, CK_ULONG) {
+    return not_supported("C_SetPIN", h);
+}
+
+// --- sessions ------------------------------------------------------------------------------
+JPKI_EXPORT CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR, CK_NOTIFY, CK_SESSION_HANDLE_PTR session) {
+    // pApplication and Notify are accepted; the module makes no callbacks.
+    return guarded("C_OpenSession", [&] { open_session(slot, flags, session); });
+}
+JPKI_EXPORT CK_RV C_CloseSession(CK_SESSION_HANDLE h) { return guarded("C_CloseSession", [&] { close_session(h); }); }
+JPKI_EXPORT CK_RV C_CloseAllSessions(CK_SLOT_ID slot) {
+    return guarded("C_CloseAllSessions", [&] { close_all_sessions(slot); });
+}
+JPKI_EXPORT CK_RV C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info) {
+    return guarded("C_GetSessionInfo", [&] { get_session_info(h, info); });
+}
+JPKI_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return not_supported("C_GetOperationState", h);
+}
+JPKI_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE) {
+    return not_supported("C_SetOperationState", h);
+}
+JPKI_EXPORT CK_RV C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
+    return guarded("C_Login", [&] { login(h, user, pin, len); });
+}
+JPKI_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE h) { return guarded("C_Logout", [&] { logout(h); }); }
+
+// --- objects -------------------------------------------------------------------------------
+JPKI_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_CreateObject", h);
+}
+JPKI_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_CopyObject", h);
+}
+JPKI_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) { return write_protected("C_DestroyObject", h); }
+JPKI_EXPORT CK_RV C_GetObjectSize(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ULONG_PTR size) {
+    return guarded("C_GetObjectSize", [&] { get_object_size(h, obj, size); });
+}
+JPKI_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+    return guarded_rv("C_GetAttributeValue", [&] { return get_attribute_value(h, obj, t, n); });
+}
+JPKI_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG) {
+    return write_protected("C_SetAttributeValue", h);
+}
+JPKI_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+    return guarded("C_FindObjectsInit", [&] { find_objects_init(h, t, n); });
+}
+JPKI_EXPORT CK_RV C_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count) {
+    return guarded("C_FindObjects", [&] { find_objects(h, out, max, count); });
+}
+JPKI_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE h) {
+    return guarded("C_FindObjectsFinal", [&] { find_objects_final(h); });
+}
+
+// --- encryption and decryption: the card's keys do neither ---------------------------------
+JPKI_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
+    return guarded("C_EncryptInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+}
+JPKI_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_Encrypt", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_EncryptUpdate", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_EncryptFinal", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
+    return guarded("C_DecryptInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+}
+JPKI_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_Decrypt", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_DecryptUpdate", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_DecryptFinal", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+
+// --- digests (software) --------------------------------------------------------------------
+JPKI_EXPORT CK_RV C_DigestInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m) {
+    return guarded("C_DigestInit", [&] { digest_init(h, m); });
+}
+JPKI_EXPORT CK_RV C_Digest(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n, CK_BYTE_PTR out, CK_ULONG_PTR len) {
+    return guarded("C_Digest", [&] { digest(h, d, n, out, len); });
+}
+JPKI_EXPORT CK_RV C_DigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n) {
+    return guarded("C_DigestUpdate", [&] { digest_update(h, d, n); });
+}
+JPKI_EXPORT CK_RV C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) {
+    return guarded("C_DigestKey", [&] { require_session(h); fail(CKR_KEY_INDIGESTIBLE); });
+}
+JPKI_EXPORT CK_RV C_DigestFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR len) {
+    return guarded("C_DigestFinal", [&] { digest_final(h, out, len); });
+}
+
+// --- signatures (on the card) and verification (software) ----------------------------------
+JPKI_EXPORT CK_RV C_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key) {
+    return guarded("C_SignInit", [&] { sign_init(h, m, key); });
+}
+JPKI_EXPORT CK_RV C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n, CK_BYTE_PTR sig, CK_ULONG_PTR len) {
+    return guarded("C_Sign", [&] { sign(h, d, n, sig, len); });
+}
+JPKI_EXPORT CK_RV C_SignUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n) {
+    return guarded("C_SignUpdate", [&] { sign_update(h, d, n); });
+}
+JPKI_EXPORT CK_RV C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG_PTR len) {
+    return guarded("C_SignFinal", [&] { sign_final(h, sig, len); });
+}
+JPKI_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
+    return guarded("C_SignRecoverInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+}
+JPKI_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_SignRecover", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+JPKI_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key) {
+    return guarded("C_VerifyInit", [&] { verify_init(h, m, key); });
+}
+JPKI_EXPORT CK_RV C_Verify(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n, CK_BYTE_PTR sig, CK_ULONG len) {
+    return guarded("C_Verify", [&] { verify(h, d, n, sig, len); });
+}
+JPKI_EXPORT CK_RV C_VerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n) {
+    return guarded("C_VerifyUpdate", [&] { verify_update(h, d, n); });
+}
+JPKI_EXPORT CK_RV C_VerifyFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG len) {
+    return guarded("C_VerifyFinal", [&] { verify_final(h, sig, len); });
+}
+JPKI_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
+    return guarded("C_VerifyRecoverInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+}
+JPKI_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return guarded("C_VerifyRecover", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+}
+
+// --- dual-function operations: none of them apply ------------------------------------------
+JPKI_EXPORT CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return not_supported("C_DigestEncryptUpdate", h);
+}
+JPKI_EXPORT CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return not_supported("C_DecryptDigestUpdate", h);
+}
+JPKI_EXPORT CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return not_supported("C_SignEncryptUpdate", h);
+}
+JPKI_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
+    return not_supported("C_DecryptVerifyUpdate", h);
+}
+
+// --- keys: a read-only token makes none ----------------------------------------------------
+JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_GenerateKey", h);
+}
+JPKI_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_ATTRIBUTE_PTR,
+                                    CK_ULONG, CK_OBJECT_HANDLE_PTR, CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_GenerateKeyPair", h);
+}
+JPKI_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,
+                            CK_ULONG_PTR) {
+    return guarded("C_WrapKey", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+}
+JPKI_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_BYTE_PTR, CK_ULONG,
+                              CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_UnwrapKey", h);
+}
+JPKI_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG,
+                              CK_OBJECT_HANDLE_PTR) {
+    return write_protected("C_DeriveKey", h);
+}
+
+// --- random numbers: not offered -----------------------------------------------------------
+JPKI_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
+    return guarded("C_SeedRandom", [&] { require_session(h); fail(CKR_RANDOM_NO_RNG); });
+}
+JPKI_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
+    return guarded("C_GenerateRandom", [&] { require_session(h); fail(CKR_RANDOM_NO_RNG); });
+}
+
+// --- legacy parallel functions -------------------------------------------------------------
+JPKI_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE h) {
+    return guarded("C_GetFunctionStatus", [&] { require_session(h); fail(CKR_FUNCTION_NOT_PARALLEL); });
+}
+JPKI_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE h) {
+    return guarded("C_CancelFunction", [&] { require_session(h); fail(CKR_FUNCTION_NOT_PARALLEL); });
+}
+
+namespace {
+CK_FUNCTION_LIST g_function_list = {
+    {2, 40},
+    C_Initialize, C_Finalize, C_GetInfo, C_GetFunctionList, C_GetSlotList, C_GetSlotInfo, C_GetTokenInfo,
+    C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_InitPIN, C_SetPIN, C_OpenSession, C_CloseSession,
+    C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState, C_SetOperationState, C_Login, C_Logout,
+    C_CreateObject, C_CopyObject, C_DestroyObject, C_GetObjectSize, C_GetAttributeValue, C_SetAttributeValue,
+    C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal, C_EncryptInit, C_Encrypt, C_EncryptUpdate,
+    C_EncryptFinal, C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest,
+    C_DigestUpdate, C_DigestKey, C_DigestFinal, C_SignInit, C_Sign, C_SignUpdate, C_SignFinal,
+    C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify, C_VerifyUpdate, C_VerifyFinal,
+    C_VerifyRecoverInit, C_VerifyRecover, C_DigestEncryptUpdate, C_DecryptDigestUpdate, C_SignEncryptUpdate,
+    C_DecryptVerifyUpdate, C_GenerateKey, C_GenerateKeyPair, C_WrapKey, C_UnwrapKey, C_DeriveKey,
+    C_SeedRandom, C_GenerateRandom, C_GetFunctionStatus, C_CancelFunction, C_WaitForSlotEvent,
+};
+}  // namespace

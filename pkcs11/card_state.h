@@ -1,0 +1,107 @@
+// One inserted JPKI card, shared by its two tokens: the connection, what was read from the
+// card once per insertion, the PIN counters with their age, and each token's login. Dropped
+// whole when the card leaves; a new insertion is a new CardState.
+#pragma once
+
+#include "card/jpki_app.h"
+#include "card/reader_provider.h"
+#include "crypto/certificate.h"
+#include "pkcs11/mutex.h"
+#include "pkcs11/pkcs11.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jpki::p11 {
+
+struct Object;
+
+// The two tokens of a card.
+enum class TokenRole { Auth = 0, Sign = 1 };
+inline PinRef pin_of(TokenRole r) { return r == TokenRole::Auth ? PinRef::Auth : PinRef::Sign; }
+inline KeyRef key_of(TokenRole r) { return r == TokenRole::Auth ? KeyRef::Auth : KeyRef::Sign; }
+
+class CardState {
+public:
+    // Connects and reads the token info and EF 0008 (one transaction). Throws CardError,
+    // NotJpki for a card without the JPKI AP.
+    CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex);
+    ~CardState();
+
+    // Held for every use of the card and of the fields below.
+    Mutex& mutex() { return *mutex_; }
+
+    unsigned long card_events() const { return card_events_; }
+    const TokenInfo& token_info() const { return info_; }
+    bool has_sign_token() const { return availability_.sign; }
+    // The serial both tokens show: EF 0006's, or (when that is empty or zeros) one derived
+    // from the authentication certificate.
+    const std::string& serial();
+
+    // Tries left on a token's PIN; read from the card (no try spent) when unknown, older than
+    // `max_age`, or `force`.
+    int tries_left(TokenRole role, std::chrono::milliseconds max_age);
+    // Last known value without touching the card (-1 unknown).
+    int known_tries(TokenRole role) const { return pins_[index(role)].tries; }
+
+    // Login: checks the PIN on the card (the card is locked again at once) and keeps it.
+    // The sign token also reads its certificate, which needs the PIN. Throws CardError.
+    void login(TokenRole role, Pin pin);
+    void logout(TokenRole role) noexcept;
+    // Checks a PIN on the card (locked again at once) without logging in: the per-signature
+    // PIN of a key that always needs authentication.
+    void check_pin(TokenRole role, const Pin& pin);
+    // VERIFY + signature + lock in one card transaction. A PIN the card now refuses (changed
+    // elsewhere) logs the token out; the error is not retried.
+    Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input);
+    bool logged_in(TokenRole role) const { return pins_[index(role)].login.has_value(); }
+    // The kept PIN of a logged-in token (nullptr when logged out).
+    const Pin* login_pin(TokenRole role) const;
+
+    // A certificate, read once per insertion (the sign certificate only after login).
+    const Bytes* cached_file(CertFile file) const;
+    const Bytes& certificate(CertFile file);
+
+    JpkiApp& app() { return app_; }
+
+    // The token's objects, built from its certificates on first use (reading them if needed)
+    // and rebuilt when the signature certificate arrives or PSS is given up.
+    const std::vector<Object>& objects(TokenRole role, CK_SLOT_ID slot);
+    // The user certificate of a token, parsed; null while it cannot be read (sign, logged out).
+    const crypto::CertificateInfo* user_certificate(TokenRole role);
+    // Whether the card's PSS mode is trusted (it is until a signature fails its self-check
+    // or the card refuses the mode).
+    bool pss_available() const { return pss_available_; }
+    void give_up_pss() { pss_available_ = false; }
+    // Forget every PIN (wiped). Used on removal, finalize and in a forked child.
+    void wipe() noexcept;
+
+private:
+    struct PinState {
+        int tries = -1;
+        std::chrono::steady_clock::time_point read_at{};
+        std::optional<Pin> login;
+    };
+    static std::size_t index(TokenRole r) { return static_cast<std::size_t>(r); }
+    void note_tries(TokenRole role);
+
+    std::unique_ptr<Mutex> mutex_;
+    std::unique_ptr<Transport> transport_;
+    JpkiApp app_;
+    unsigned long card_events_;
+    TokenInfo info_;
+    CertAvailability availability_;
+    std::string serial_;
+    PinState pins_[2];
+    std::map<CertFile, Bytes> files_;
+    std::optional<crypto::CertificateInfo> user_info_[2];
+    struct ObjectCache;
+    std::unique_ptr<ObjectCache> objects_[2];
+    bool pss_available_ = true;
+};
+
+}  // namespace jpki::p11

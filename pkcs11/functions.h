@@ -1,0 +1,54 @@
+// The PKCS#11 functions as the C ABI layer calls them: each throws Pkcs11Error for a CK_RV
+// other than CKR_OK. Argument checks live here, not in the C shim.
+#pragma once
+
+#include "pkcs11/pkcs11.h"
+
+namespace jpki::p11 {
+
+// General and slot/token management (token_functions.cpp)
+void get_info(CK_INFO_PTR info);
+void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
+void get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info);
+void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info);
+CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved);
+
+// Sessions and login (session_functions.cpp)
+void open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR session);
+void close_session(CK_SESSION_HANDLE session);
+void close_all_sessions(CK_SLOT_ID slot);
+void get_session_info(CK_SESSION_HANDLE session, CK_SESSION_INFO_PTR info);
+void login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
+void logout(CK_SESSION_HANDLE session);
+// Objects and mechanisms (object_functions.cpp)
+void find_objects_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR templ, CK_ULONG count);
+void find_objects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count);
+void find_objects_final(CK_SESSION_HANDLE session);
+// Returns CKR_OK or one of the per-attribute errors (the template is filled either way).
+CK_RV get_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count);
+void get_object_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULONG_PTR size);
+void get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
+void get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info);
+
+// Signatures, verification, digests (crypto_functions.cpp)
+void sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key);
+void sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+void sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
+void sign_final(CK_SESSION_HANDLE session, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+void verify_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key);
+void verify(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len);
+void verify_update(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
+void verify_final(CK_SESSION_HANDLE session, CK_BYTE_PTR sig, CK_ULONG sig_len);
+void digest_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism);
+void digest(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+void digest_update(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
+void digest_final(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+// C_Login(CKU_CONTEXT_SPECIFIC): the PIN for the signature in progress.
+void login_context_specific(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
+
+// For functions the token cannot do: checks the module is initialised and the session or slot
+// valid, then throws the code the specification gives for a read-only token.
+void require_session(CK_SESSION_HANDLE session);
+void require_slot(CK_SLOT_ID slot);
+
+}  // namespace jpki::p11

@@ -1,0 +1,43 @@
+// The mechanisms the tokens offer: what the card can do (PKCS#1 v1.5 over a DigestInfo, and
+// RSASSA-PSS over a SHA-256 hash where the card's PSS mode passed its self-check), with
+// hashing in software; and software digests. Nothing else is advertised or accepted.
+#pragma once
+
+#include "crypto/digest.h"
+#include "pkcs11/pkcs11.h"
+
+#include <optional>
+#include <vector>
+
+namespace jpki::p11 {
+
+enum class MechFamily {
+    RsaPkcs,      // caller gives a DigestInfo or raw data (<= k-11 bytes)
+    HashRsaPkcs,  // hash in software, DigestInfo built here, card pads
+    RsaPss,       // caller gives a SHA-256 hash
+    HashRsaPss,   // SHA-256 in software, card signs PSS
+    Digest,       // software digest only
+};
+
+struct Mechanism {
+    CK_MECHANISM_TYPE type;
+    MechFamily family;
+    std::optional<crypto::HashAlg> hash;
+};
+
+// The mechanism, if this module knows it at all (PSS ones even when a card lacks PSS).
+const Mechanism* find_mechanism(CK_MECHANISM_TYPE type);
+// Signature mechanisms a key can use on a card (for CKA_ALLOWED_MECHANISMS).
+std::vector<CK_MECHANISM_TYPE> signature_mechanisms(bool pss);
+// Everything a token lists in C_GetMechanismList.
+std::vector<CK_MECHANISM_TYPE> token_mechanisms(bool pss);
+bool is_pss(const Mechanism& m);
+// Checks CK_RSA_PKCS_PSS_PARAMS: SHA-256, MGF1-SHA256, salt 32 is all the card does.
+// Throws CKR_MECHANISM_PARAM_INVALID.
+void check_pss_params(const CK_MECHANISM& mechanism);
+
+constexpr CK_ULONG kKeyBits = 2048;
+constexpr CK_ULONG kSignatureLength = kKeyBits / 8;
+constexpr int kPssSaltLength = 32;
+
+}  // namespace jpki::p11

@@ -1,0 +1,106 @@
+#include "pkcs11/module.h"
+
+#include "pkcs11/pkcs11_error.h"
+
+#include <pthread.h>
+
+#include <mutex>
+#include <vector>
+
+namespace jpki::p11 {
+
+namespace {
+
+std::mutex g_mutex;  // guards g_state; held only to copy or swap the pointer
+std::shared_ptr<ModuleState> g_state;
+std::atomic<unsigned> g_fork_generation{0};
+std::once_flag g_atfork_once;
+
+// Fork handlers only count: the child finds out at its next call (no work in the handler).
+void before_fork() { g_mutex.lock(); }
+void after_fork_parent() { g_mutex.unlock(); }
+void after_fork_child() {
+    g_fork_generation.fetch_add(1);
+    g_mutex.unlock();
+}
+
+// In a forked child: wipe the PINs the child inherited, then leak the parent's state on
+// purpose, so that no destructor releases the PC/SC handles the parent still uses. The child
+// is single-threaded here, so the unlocked walk is safe.
+void abandon_inherited_locked() {
+    if (!g_state) return;
+    for (const Slot& s : g_state->slots.slots())
+        if (auto& card = g_state->slots.reader_of(s).card) card->wipe();
+    g_state->provider->abandon();
+    new std::shared_ptr<ModuleState>(std::move(g_state));  // NOLINT: deliberate leak
+    g_state.reset();
+}
+
+bool stale_locked() { return g_state && g_state->fork_generation != g_fork_generation.load(); }
+
+}  // namespace
+
+void ModuleState::refresh() {
+    for (CK_SLOT_ID gone : slots.refresh(*provider, mutexes)) sessions.close_slot(gone);
+}
+
+void ModuleState::card_gone(CK_SLOT_ID slot) {
+    for (CK_SLOT_ID gone : slots.drop_card(slots.slot(slot).reader)) sessions.close_slot(gone);
+}
+
+CK_RV initialize(CK_VOID_PTR args) {
+    std::call_once(g_atfork_once, [] { pthread_atfork(before_fork, after_fork_parent, after_fork_child); });
+    MutexFactory mutexes;
+    if (args) {
+        const auto* a = static_cast<const CK_C_INITIALIZE_ARGS*>(args);
+        if (a->pReserved) return CKR_ARGUMENTS_BAD;
+        const int given = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex + !!a->UnlockMutex;
+        if (given != 0 && given != 4) return CKR_ARGUMENTS_BAD;
+        // With CKF_OS_LOCKING_OK native locks are fine; callbacks alone must be used.
+        if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK)) mutexes = MutexFactory(*a);
+    }
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (stale_locked()) abandon_inherited_locked();
+    if (g_state) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    auto st = std::make_shared<ModuleState>();
+    st->mutexes = mutexes;
+    st->mutex = mutexes.make();
+    st->fork_generation = g_fork_generation.load();
+    st->provider = make_reader_provider();
+    g_state = std::move(st);
+    return CKR_OK;
+}
+
+CK_RV finalize(CK_VOID_PTR reserved) {
+    if (reserved) return CKR_ARGUMENTS_BAD;
+    std::shared_ptr<ModuleState> st;
+    {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        if (stale_locked()) {
+            abandon_inherited_locked();  // a child finalizing what it inherited: nothing to touch
+            return CKR_OK;
+        }
+        if (!g_state) return CKR_CRYPTOKI_NOT_INITIALIZED;
+        st = std::move(g_state);
+    }
+    st->finalized = true;
+    st->provider->cancel();  // wakes C_WaitForSlotEvent, which then answers NOT_INITIALIZED
+    std::lock_guard<Mutex> lock(*st->mutex);
+    st->sessions.clear();
+    for (const Slot& s : st->slots.slots()) {
+        if (auto& card = st->slots.reader_of(s).card) {
+            std::lock_guard<Mutex> card_lock(card->mutex());
+            card->wipe();
+        }
+    }
+    return CKR_OK;
+}
+
+std::shared_ptr<ModuleState> state() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (stale_locked()) abandon_inherited_locked();
+    if (!g_state) fail(CKR_CRYPTOKI_NOT_INITIALIZED);
+    return g_state;
+}
+
+}  // namespace jpki::p11

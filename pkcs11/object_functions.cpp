@@ -1,0 +1,200 @@
+// C_FindObjects*, C_GetAttributeValue, C_GetObjectSize, C_GetMechanismList, C_GetMechanismInfo.
+#include "pkcs11/card_access.h"
+#include "pkcs11/functions.h"
+#include "pkcs11/objects.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace jpki::p11 {
+
+namespace {
+
+struct Context {
+    std::shared_ptr<ModuleState> st;
+    CK_SLOT_ID slot;
+    TokenRole role;
+    std::shared_ptr<CardState> card;
+};
+
+Context session_context(CK_SESSION_HANDLE handle) {
+    auto st = state();
+    std::lock_guard<Mutex> lock(*st->mutex);
+    st->refresh();
+    Session& s = st->sessions.get(handle);
+    auto card = s.card.lock();
+    if (!card || st->slots.token_card(s.slot) != card) {
+        st->sessions.close(handle);
+        fail(CKR_DEVICE_REMOVED);
+    }
+    return {st, s.slot, st->slots.slot(s.slot).role, card};
+}
+
+// The objects the session may see: private ones only while the token is logged in.
+std::vector<Object> visible_objects(const Context& c) {
+    return with_card(*c.st, c.slot, c.card, [&](CardState& card) {
+        std::vector<Object> out;
+        const bool user = card.logged_in(c.role);
+        for (const Object& o : card.objects(c.role, c.slot))
+            if (user || !o.is_private) out.push_back(o);
+        return out;
+    });
+}
+
+const Object& find_visible(const std::vector<Object>& objects, CK_OBJECT_HANDLE handle) {
+    for (const Object& o : objects)
+        if (o.handle == handle) return o;
+    fail(CKR_OBJECT_HANDLE_INVALID);
+}
+
+bool matches(const Object& o, const CK_ATTRIBUTE* templ, CK_ULONG count) {
+    for (CK_ULONG i = 0; i < count; ++i) {
+        auto it = o.attributes.find(templ[i].type);
+        if (it == o.attributes.end() || o.sensitive.count(templ[i].type)) return false;
+        if (it->second.size() != templ[i].ulValueLen) return false;
+        if (templ[i].ulValueLen && std::memcmp(it->second.data(), templ[i].pValue, templ[i].ulValueLen) != 0)
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
+    if (!templ && count) fail(CKR_ARGUMENTS_BAD);
+    for (CK_ULONG i = 0; i < count; ++i)
+        if (!templ[i].pValue && templ[i].ulValueLen) fail(CKR_ARGUMENTS_BAD);
+    Context c = session_context(handle);
+    {
+        std::lock_guard<Mutex> lock(*c.st->mutex);
+        if (c.st->sessions.get(handle).find) fail(CKR_OPERATION_ACTIVE);
+    }
+    auto op = std::make_shared<FindOperation>();
+    for (const Object& o : visible_objects(c))
+        if (matches(o, templ, count)) op->matches.push_back(o.handle);
+    std::lock_guard<Mutex> lock(*c.st->mutex);
+    Session& s = c.st->sessions.get(handle);
+    if (s.find) fail(CKR_OPERATION_ACTIVE);
+    s.find = std::move(op);
+}
+
+void find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count) {
+    if (!out || !count) fail(CKR_ARGUMENTS_BAD);
+    auto st = state();
+    std::lock_guard<Mutex> lock(*st->mutex);
+    Session& s = st->sessions.get(handle);
+    if (!s.find) fail(CKR_OPERATION_NOT_INITIALIZED);
+    FindOperation& f = *s.find;
+    CK_ULONG n = 0;
+    while (n < max && f.next < f.matches.size()) out[n++] = f.matches[f.next++];
+    *count = n;
+}
+
+void find_objects_final(CK_SESSION_HANDLE handle) {
+    auto st = state();
+    std::lock_guard<Mutex> lock(*st->mutex);
+    Session& s = st->sessions.get(handle);
+    if (!s.find) fail(CKR_OPERATION_NOT_INITIALIZED);
+    s.find.reset();
+}
+
+// PKCS#11 2.40 section 5.7, C_GetAttributeValue. For each template entry:
+//  1. the attribute is sensitive: ulValueLen = CK_UNAVAILABLE_INFORMATION (CKR_ATTRIBUTE_SENSITIVE);
+//  2. the object has no such attribute: ulValueLen = CK_UNAVAILABLE_INFORMATION
+//     (CKR_ATTRIBUTE_TYPE_INVALID);
+//  3. pValue is NULL: ulValueLen = the value's length;
+//  4. pValue is large enough: the value is copied, ulValueLen = its length;
+//  5. otherwise ulValueLen = CK_UNAVAILABLE_INFORMATION (CKR_BUFFER_TOO_SMALL).
+// Every entry is processed; pValue itself is never written. Of several errors, the one
+// returned is SENSITIVE, then TYPE_INVALID, then BUFFER_TOO_SMALL.
+CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
+    if (!templ && count) fail(CKR_ARGUMENTS_BAD);
+    Context c = session_context(handle);
+    const std::vector<Object> objects = visible_objects(c);
+    const Object& o = find_visible(objects, object);
+    bool sensitive = false, invalid = false, too_small = false;
+    for (CK_ULONG i = 0; i < count; ++i) {
+        CK_ATTRIBUTE& a = templ[i];
+        auto it = o.attributes.find(a.type);
+        if (it != o.attributes.end() && o.sensitive.count(a.type)) {
+            a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            sensitive = true;
+        } else if (it == o.attributes.end()) {
+            a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            invalid = true;
+        } else if (!a.pValue) {
+            a.ulValueLen = it->second.size();
+        } else if (a.ulValueLen >= it->second.size()) {
+            if (!it->second.empty()) std::memcpy(a.pValue, it->second.data(), it->second.size());
+            a.ulValueLen = it->second.size();
+        } else {
+            a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            too_small = true;
+        }
+    }
+    if (sensitive) return CKR_ATTRIBUTE_SENSITIVE;
+    if (invalid) return CKR_ATTRIBUTE_TYPE_INVALID;
+    if (too_small) return CKR_BUFFER_TOO_SMALL;
+    return CKR_OK;
+}
+
+void get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG_PTR size) {
+    if (!size) fail(CKR_ARGUMENTS_BAD);
+    Context c = session_context(handle);
+    find_visible(visible_objects(c), object);
+    *size = CK_UNAVAILABLE_INFORMATION;  // the card's objects take no memory the caller could plan for
+}
+
+namespace {
+// The mechanisms of a slot's token (PSS only while the card's PSS mode is trusted).
+std::vector<CK_MECHANISM_TYPE> slot_mechanisms(CK_SLOT_ID slot) {
+    auto st = state();
+    std::shared_ptr<CardState> card;
+    {
+        std::lock_guard<Mutex> lock(*st->mutex);
+        st->refresh();
+        card = st->slots.token_card(slot);
+        if (!card) fail(CKR_TOKEN_NOT_PRESENT);
+    }
+    bool pss;
+    {
+        std::lock_guard<Mutex> lock(card->mutex());
+        pss = card->pss_available();
+    }
+    return token_mechanisms(pss);
+}
+}  // namespace
+
+void get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+    if (!count) fail(CKR_ARGUMENTS_BAD);
+    const auto mechs = slot_mechanisms(slot);
+    if (!list) {
+        *count = mechs.size();
+        return;
+    }
+    if (*count < mechs.size()) {
+        *count = mechs.size();
+        fail(CKR_BUFFER_TOO_SMALL);
+    }
+    std::copy(mechs.begin(), mechs.end(), list);
+    *count = mechs.size();
+}
+
+void get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
+    if (!info) fail(CKR_ARGUMENTS_BAD);
+    const auto mechs = slot_mechanisms(slot);
+    const Mechanism* m = find_mechanism(type);
+    // Clients (GnuTLS) ask for a mechanism directly instead of reading the list: anything not
+    // in this token's list is invalid here too.
+    if (!m || std::find(mechs.begin(), mechs.end(), type) == mechs.end()) fail(CKR_MECHANISM_INVALID);
+    std::memset(info, 0, sizeof *info);
+    if (m->family == MechFamily::Digest) {
+        info->flags = CKF_DIGEST;
+        return;
+    }
+    info->ulMinKeySize = kKeyBits;
+    info->ulMaxKeySize = kKeyBits;
+    info->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
+}
+
+}  // namespace jpki::p11

@@ -1,0 +1,109 @@
+#include "pkcs11/slot_table.h"
+
+#include "card/card_error.h"
+#include "card/trace.h"
+#include "pkcs11/pkcs11_error.h"
+
+#include <algorithm>
+
+namespace jpki::p11 {
+
+const Slot& SlotTable::slot(CK_SLOT_ID id) const {
+    // IDs are 2*reader + role, given in the order readers were first seen.
+    if (id >= slots_.size()) fail(CKR_SLOT_ID_INVALID);
+    return slots_[id];
+}
+
+void SlotTable::queue_events(std::size_t reader) {
+    for (const Slot& s : slots_)
+        if (s.reader == reader && std::find(events_.begin(), events_.end(), s.id) == events_.end())
+            events_.push_back(s.id);
+}
+
+bool SlotTable::pop_event(CK_SLOT_ID& id) {
+    if (events_.empty()) return false;
+    id = events_.front();
+    events_.pop_front();
+    return true;
+}
+
+std::vector<CK_SLOT_ID> SlotTable::drop_card(std::size_t reader) {
+    Reader& r = readers_[reader];
+    std::vector<CK_SLOT_ID> gone;
+    if (r.card) {
+        {
+            std::lock_guard<Mutex> lock(r.card->mutex());  // waits for an operation in flight
+            r.card->wipe();
+        }
+        r.card.reset();
+        for (const Slot& s : slots_)
+            if (s.reader == reader) gone.push_back(s.id);
+    }
+    r.card_present = false;
+    r.unusable = false;
+    queue_events(reader);
+    return gone;
+}
+
+std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider, const MutexFactory& mutexes) {
+    std::vector<CK_SLOT_ID> gone;
+    std::vector<ReaderSnapshot> now;
+    try {
+        now = provider.readers();
+    } catch (const CardError& e) {
+        // pcscd gone or unreachable: no reader is attached until it answers again.
+        trace_line(std::string("listing readers failed: ") + e.what());
+    }
+    for (Reader& r : readers_) r.attached = false;
+    for (const ReaderSnapshot& snap : now) {
+        auto it = std::find_if(readers_.begin(), readers_.end(), [&](const Reader& r) { return r.name == snap.name; });
+        std::size_t index;
+        if (it == readers_.end()) {
+            index = readers_.size();
+            Reader fresh;
+            fresh.name = snap.name;
+            readers_.push_back(std::move(fresh));
+            for (TokenRole role : {TokenRole::Auth, TokenRole::Sign})
+                slots_.push_back(Slot{static_cast<CK_SLOT_ID>(slots_.size()), index, role});
+            queue_events(index);
+        } else {
+            index = static_cast<std::size_t>(it - readers_.begin());
+        }
+        Reader& r = readers_[index];
+        r.attached = true;
+        const bool changed = r.card_present != snap.card_present || r.card_events != snap.card_events;
+        if (changed) {
+            auto dropped = drop_card(index);
+            gone.insert(gone.end(), dropped.begin(), dropped.end());
+            r.card_present = snap.card_present;
+            r.card_events = snap.card_events;
+        }
+        if (r.card_present && !r.card && !r.unusable) {
+            // A new card: identify it once (SELECT AP, EF 0006, EF 0008).
+            try {
+                r.card = std::make_shared<CardState>(provider.connect(r.name), r.card_events, mutexes.make());
+            } catch (const CardError& e) {
+                trace_line(std::string("reader '") + r.name + "': no usable JPKI card: " + e.what());
+                r.unusable = true;
+            }
+        }
+    }
+    // A reader that went away keeps its slots, without a token.
+    for (std::size_t i = 0; i < readers_.size(); ++i) {
+        if (!readers_[i].attached && (readers_[i].card || readers_[i].card_present)) {
+            auto dropped = drop_card(i);
+            gone.insert(gone.end(), dropped.begin(), dropped.end());
+        }
+    }
+    return gone;
+}
+
+std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {
+    const Slot& s = slot(id);
+    Reader& r = readers_[s.reader];
+    if (!r.card) return nullptr;
+    if (s.role == TokenRole::Sign && !r.card->has_sign_token()) return nullptr;
+    return r.card;
+}
+
+}  // namespace jpki::p11

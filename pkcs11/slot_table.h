@@ -1,0 +1,61 @@
+// Readers and their slots: two per reader (authentication token, signature token), with IDs
+// given once and never renumbered or reused; the list never shrinks (NSS relies on that).
+// refresh() compares the readers with what it saw last: a new reader gets slots, a card that
+// left (or was swapped) drops its CardState, and every change is queued as a slot event.
+#pragma once
+
+#include "card/reader_provider.h"
+#include "pkcs11/card_state.h"
+#include "pkcs11/mutex.h"
+#include "pkcs11/pkcs11.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jpki::p11 {
+
+struct Reader {
+    std::string name;
+    bool card_present = false;
+    unsigned long card_events = 0;
+    bool attached = false;      // the reader is known to the provider now
+    bool unusable = false;      // the card in it is not a JPKI card (or failed to answer)
+    std::shared_ptr<CardState> card;
+};
+
+struct Slot {
+    CK_SLOT_ID id;
+    std::size_t reader;  // index into readers
+    TokenRole role;
+};
+
+class SlotTable {
+public:
+    // Brings the table up to date with the provider. Returns the slots whose card went away
+    // (their sessions must be closed). Connects to newly inserted cards to identify them.
+    std::vector<CK_SLOT_ID> refresh(ReaderProvider& provider, const MutexFactory& mutexes);
+
+    const std::vector<Slot>& slots() const { return slots_; }
+    // Throws CKR_SLOT_ID_INVALID.
+    const Slot& slot(CK_SLOT_ID id) const;
+    Reader& reader_of(const Slot& s) { return readers_[s.reader]; }
+    // The card behind a slot when that slot has a token, else null.
+    std::shared_ptr<CardState> token_card(CK_SLOT_ID id);
+    bool token_present(CK_SLOT_ID id) { return token_card(id) != nullptr; }
+    // Drops the card of a reader (a removal noticed during an operation); returns its slots.
+    std::vector<CK_SLOT_ID> drop_card(std::size_t reader);
+
+    // Slot events not yet reported by C_WaitForSlotEvent.
+    bool pop_event(CK_SLOT_ID& id);
+
+private:
+    void queue_events(std::size_t reader);
+
+    std::vector<Reader> readers_;
+    std::vector<Slot> slots_;
+    std::deque<CK_SLOT_ID> events_;
+};
+
+}  // namespace jpki::p11

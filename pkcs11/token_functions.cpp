@@ -1,0 +1,152 @@
+// C_GetInfo, C_GetSlotList, C_GetSlotInfo, C_GetTokenInfo, C_WaitForSlotEvent.
+#include "pkcs11/card_access.h"
+#include "pkcs11/functions.h"
+#include "pkcs11/text_field.h"
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+namespace jpki::p11 {
+
+namespace {
+
+// How old a PIN counter may be before C_GetTokenInfo reads it again: a wrong PIN typed in
+// another process shows within this time, and no APDU is spent on most calls.
+constexpr std::chrono::milliseconds kCounterMaxAge{1000};
+
+const char* model_of(TokenKind kind) {
+    switch (kind) {
+    case TokenKind::Card: return "My Number Card";
+    case TokenKind::JukiCard: return "Juki Card";
+    case TokenKind::AndroidSe: return "JPKI Android";
+    case TokenKind::IPhone: return "JPKI iPhone";
+    case TokenKind::Unknown: break;
+    }
+    return "JPKI token";
+}
+
+}  // namespace
+
+void get_info(CK_INFO_PTR info) {
+    state();
+    if (!info) fail(CKR_ARGUMENTS_BAD);
+    std::memset(info, 0, sizeof *info);
+    info->cryptokiVersion = {2, 40};
+    set_text(info->manufacturerID, "jpki-pkcs11 project");
+    info->flags = 0;
+    set_text(info->libraryDescription, "JPKI My Number Card PKCS#11");
+    info->libraryVersion = {0, 1};
+}
+
+void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
+    auto st = state();
+    if (!count) fail(CKR_ARGUMENTS_BAD);
+    std::vector<CK_SLOT_ID> ids;
+    {
+        std::lock_guard<Mutex> lock(*st->mutex);
+        st->refresh();
+        for (const Slot& s : st->slots.slots())
+            if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
+    }
+    if (!list) {
+        *count = ids.size();
+        return;
+    }
+    if (*count < ids.size()) {
+        *count = ids.size();
+        fail(CKR_BUFFER_TOO_SMALL);
+    }
+    std::copy(ids.begin(), ids.end(), list);
+    *count = ids.size();
+}
+
+void get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
+    auto st = state();
+    if (!info) fail(CKR_ARGUMENTS_BAD);
+    std::lock_guard<Mutex> lock(*st->mutex);
+    st->refresh();
+    const Slot& s = st->slots.slot(slot);
+    std::memset(info, 0, sizeof *info);
+    set_text(info->slotDescription, st->slots.reader_of(s).name);
+    set_text(info->manufacturerID, "PC/SC reader");
+    info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (st->slots.token_present(slot) ? CKF_TOKEN_PRESENT : 0);
+}
+
+void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+    auto st = state();
+    if (!info) fail(CKR_ARGUMENTS_BAD);
+    std::shared_ptr<CardState> card;
+    TokenRole role;
+    CK_ULONG sessions;
+    {
+        std::lock_guard<Mutex> lock(*st->mutex);
+        st->refresh();
+        role = st->slots.slot(slot).role;
+        card = st->slots.token_card(slot);
+        if (!card) fail(CKR_TOKEN_NOT_PRESENT);
+        sessions = st->sessions.count(slot);
+    }
+    const PinRules rules = pin_rules(pin_of(role));
+    int tries = 0;
+    std::string serial;
+    TokenKind kind = TokenKind::Unknown;
+    try {
+        with_card(*st, slot, card, [&](CardState& c) {
+            tries = c.tries_left(role, kCounterMaxAge);
+            serial = c.serial();
+            kind = c.token_info().kind;
+        });
+    } catch (const Pkcs11Error& e) {
+        if (e.rv() == CKR_DEVICE_REMOVED) fail(CKR_TOKEN_NOT_PRESENT);
+        throw;
+    }
+    std::memset(info, 0, sizeof *info);
+    // No ':' in labels: NSS uses them to separate token and object names.
+    set_text(info->label, role == TokenRole::Auth ? "JPKI Authentication" : "JPKI Signature");
+    set_text(info->manufacturerID, "J-LIS");
+    set_text(info->model, model_of(kind));
+    set_text(info->serialNumber, serial);
+    // No CKF_WRITE_PROTECTED: it would forbid the read-write sessions OpenSSH insists on (see
+    // open_session); the token is read-only in fact, every write is refused.
+    info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
+    if (tries < rules.max_tries) info->flags |= CKF_USER_PIN_COUNT_LOW;
+    if (tries == 1) info->flags |= CKF_USER_PIN_FINAL_TRY;
+    if (tries == 0) info->flags |= CKF_USER_PIN_LOCKED;
+    info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulSessionCount = sessions;
+    info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulRwSessionCount = CK_UNAVAILABLE_INFORMATION;
+    info->ulMaxPinLen = rules.max_length;
+    info->ulMinPinLen = rules.min_length;
+    info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->hardwareVersion = {0, 0};
+    info->firmwareVersion = {0, 0};
+    std::memset(info->utcTime, ' ', sizeof info->utcTime);
+}
+
+CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
+    auto st = state();
+    if (reserved || !slot) return CKR_ARGUMENTS_BAD;
+    // Each round either reports an event or blocks until the readers change.
+    for (;;) {
+        if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
+        {
+            std::lock_guard<Mutex> lock(*st->mutex);
+            st->refresh();
+            if (st->slots.pop_event(*slot)) return CKR_OK;
+        }
+        if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
+        try {
+            st->provider->wait_for_change(-1);  // the module lock is not held here
+        } catch (const CardError& e) {
+            if (e.code() == CardErrc::Cancelled || st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
+            throw Pkcs11Error(rv_for(e), e.what());
+        }
+    }
+}
+
+}  // namespace jpki::p11
