@@ -1,0 +1,45 @@
+// Tests drive the module through its C function list, obtained with dlopen() of the test
+// build (jpki-pkcs11-sim.so) and C_GetFunctionList, as a real application would. The simulated
+// readers and cards are reached through the module's own jpki_test_sim_readers().
+#pragma once
+
+#include "pkcs11/pkcs11.h"
+#include "test/sim/sim_reader_provider.h"
+#include "test/unit/test_support.h"
+
+#include <string>
+
+namespace jpki::test {
+
+// The loaded test module (loaded once per test process, never unloaded while tests run).
+CK_FUNCTION_LIST_PTR module();
+sim::SimReaders& sim_readers();
+// Path of the test module, for tests that dlopen it themselves (load/unload cycles).
+std::string module_path();
+
+// A fresh world for one test: no readers, the module finalized. On destruction the module
+// is finalized again and the readers cleared.
+struct ModuleWorld {
+    ModuleWorld();
+    ~ModuleWorld();
+    ModuleWorld(const ModuleWorld&) = delete;
+    ModuleWorld& operator=(const ModuleWorld&) = delete;
+
+    // Adds a reader with card `n` (1 or 2) of the test PKI; returns the reader index.
+    int add_card(int n = 1, sim::CardConfig config = card_config(1));
+    int add_empty_reader();
+    CK_FUNCTION_LIST_PTR f;
+    sim::SimReaders& readers;
+    int reader_counter = 0;
+};
+
+// C_Initialize(NULL) + all slots with a token.
+std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f);
+CK_SESSION_HANDLE open_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
+CK_RV login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::string& pin, CK_USER_TYPE user = CKU_USER);
+CK_TOKEN_INFO token_info(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
+// Handles of the objects matching one attribute (or all, with type = ~0).
+std::vector<CK_OBJECT_HANDLE> find(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls);
+Bytes attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+
+}  // namespace jpki::test
