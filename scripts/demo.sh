@@ -1,41 +1,32 @@
 #!/usr/bin/env bash
 # The main job, end to end on a fresh Debian 12 machine (as root): install the dependencies,
-# build, then put two simulated My Number Cards behind a private pcscd and show them through
-# real clients: the readers (opensc-tool), the PKCS#11 tokens (pkcs11-tool) and, for each card,
-# a signature with its user authentication key that openssl verifies against the card's
-# certificate. Exits non-zero if any step fails.
+# build, then put two simulated My Number Cards behind a private pcscd and use them through the
+# module jpki-pkcs11.so and real clients: the readers (opensc-tool), the PKCS#11 tokens and
+# objects (pkcs11-tool) and, for each card, signatures with both keys (PKCS#1 v1.5 and
+# RSASSA-PSS made on the card) that openssl verifies against the certificates read back from
+# the tokens. Exits non-zero if any step fails.
 #
 #   sudo ./scripts/demo.sh
 #
-# Environment: MODULE = the PKCS#11 module to show (default: OpenSC's; will become ours).
+# Environment: MODULE = the PKCS#11 module to show (default: ours, build/jpki-pkcs11.so).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 BUILD=$REPO/build
 CARDS=2
 AUTH_PIN=1234                          # the simulated cards' auth PIN (test/pki)
-AUTH_LABEL="JPKI (User Authentication PIN)"
-
-# The PKCS#11 module the demo shows. OpenSC's for now; to switch to ours, make the default
-# "$BUILD/pkcs11/jpki-pkcs11.so" (and AUTH_LABEL / AUTH_KEY_ID if ours name them differently).
-opensc_module() {
-  local m
-  for m in /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so \
-    $(dpkg -L opensc-pkcs11 2>/dev/null | grep '/opensc-pkcs11\.so$' || true) \
-    /usr/lib/*/opensc-pkcs11.so; do
-    [[ -f $m ]] && { echo "$m"; return 0; }
-  done
-  echo "demo: OpenSC's PKCS#11 module not found (package opensc-pkcs11)" >&2
-  return 1
-}
+SIGN_PIN=SIGN1234                      # and their signature password
+AUTH_LABEL="JPKI Authentication"
+SIGN_LABEL="JPKI Signature"
 AUTH_KEY_ID=01
+SIGN_KEY_ID=02
 
 heading() { printf '\n==== %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------------------------
 # Inside the harness (private pcscd with the simulated cards): the client steps.
 if [[ ${1:-} == --inside-harness ]]; then
-  MODULE=${MODULE:-$(opensc_module)}
+  MODULE=${MODULE:-$BUILD/jpki-pkcs11.so}
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/jpki-demo.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
 
@@ -49,20 +40,42 @@ if [[ ${1:-} == --inside-harness ]]; then
   for ((i = 1; i <= JPKI_SIM_COUNT; i++)); do
     reader_var=JPKI_SIM_READER_$i
     reader=${!reader_var}
-    cert=$JPKI_PKI_DIR/card$i/auth_cert.der
     # The slot (its ID, e.g. 0x4) in card i's reader whose token is the auth token.
-    slot=$(awk -v reader="$reader" -v want="$AUTH_LABEL" '
-      /^Slot / { id = $3; gsub(/[():]/, "", id); r = $0; sub(/^Slot [^:]*: /, "", r) }
-      /^  token label *: / { l = $0; sub(/^  token label *: /, "", l)
-                             if (r == reader && l == want) { print id; exit } }' "$tmp/slots")
-    [[ -n $slot ]] || { echo "demo: no '$AUTH_LABEL' token in reader '$reader'" >&2; exit 1; }
+    slot_of() {  # the slot ID (e.g. 0x4) of the token labelled $1 in card i's reader
+      awk -v reader="$reader" -v want="$1" '
+        /^Slot / { id = $3; gsub(/[():]/, "", id); r = $0; sub(/^Slot [^:]*: /, "", r) }
+        /^  token label *: / { l = $0; sub(/^  token label *: /, "", l)
+                               if (r == reader && l == want) { print id; exit } }' "$tmp/slots"
+    }
+    auth_slot=$(slot_of "$AUTH_LABEL")
+    sign_slot=$(slot_of "$SIGN_LABEL")
+    [[ -n $auth_slot && -n $sign_slot ]] || { echo "demo: no JPKI tokens in reader '$reader'" >&2; exit 1; }
 
-    heading "Card $i ($reader): sign with the auth key (slot $slot, id $AUTH_KEY_ID), verify with openssl"
-    openssl x509 -inform der -in "$cert" -noout -subject
-    pkcs11-tool --module "$MODULE" --slot "$slot" --login --pin "$AUTH_PIN" \
+    heading "Card $i ($reader): objects of the authentication token (no PIN needed)"
+    pkcs11-tool --module "$MODULE" --slot "$auth_slot" -O </dev/null
+
+    heading "Card $i: SHA256-RSA-PKCS and SHA256-RSA-PKCS-PSS with the auth key, verified by openssl"
+    pkcs11-tool --module "$MODULE" --slot "$auth_slot" --read-object --type cert --id "$AUTH_KEY_ID" \
+      -o "$tmp/auth$i.der" </dev/null
+    openssl x509 -inform der -in "$tmp/auth$i.der" -noout -subject
+    openssl x509 -inform der -in "$tmp/auth$i.der" -pubkey -noout >"$tmp/auth$i.pem"
+    pkcs11-tool --module "$MODULE" --slot "$auth_slot" --login --pin "$AUTH_PIN" \
       --sign --id "$AUTH_KEY_ID" -m SHA256-RSA-PKCS -i "$tmp/data" -o "$tmp/sig$i" </dev/null
-    openssl x509 -inform der -in "$cert" -pubkey -noout >"$tmp/pub$i.pem"
-    openssl dgst -sha256 -verify "$tmp/pub$i.pem" -signature "$tmp/sig$i" "$tmp/data"
+    openssl dgst -sha256 -verify "$tmp/auth$i.pem" -signature "$tmp/sig$i" "$tmp/data"
+    pkcs11-tool --module "$MODULE" --slot "$auth_slot" --login --pin "$AUTH_PIN" \
+      --sign --id "$AUTH_KEY_ID" -m SHA256-RSA-PKCS-PSS --mgf MGF1-SHA256 \
+      --salt-len 32 -i "$tmp/data" -o "$tmp/pss$i" </dev/null
+    openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \
+      -verify "$tmp/auth$i.pem" -signature "$tmp/pss$i" "$tmp/data"
+
+    heading "Card $i: the signature token (its certificate needs the signature password)"
+    pkcs11-tool --module "$MODULE" --slot "$sign_slot" --login --pin "$SIGN_PIN" \
+      --read-object --type cert --id "$SIGN_KEY_ID" -o "$tmp/sign$i.der" </dev/null
+    openssl x509 -inform der -in "$tmp/sign$i.der" -noout -subject
+    openssl x509 -inform der -in "$tmp/sign$i.der" -pubkey -noout >"$tmp/sign$i.pem"
+    pkcs11-tool --module "$MODULE" --slot "$sign_slot" --login --pin "$SIGN_PIN" \
+      --sign --id "$SIGN_KEY_ID" -m SHA256-RSA-PKCS -i "$tmp/data" -o "$tmp/ssig$i" </dev/null
+    openssl dgst -sha256 -verify "$tmp/sign$i.pem" -signature "$tmp/ssig$i" "$tmp/data"
   done
   heading "All steps passed"
   exit 0
