@@ -140,7 +140,19 @@ Bytes PcscTransport::transmit(const std::uint8_t* command, std::size_t len) {
     }
 }
 
-void PcscTransport::reset_card() { reconnect(SCARD_RESET_CARD); }
+void PcscTransport::reset_card() {
+    try {
+        reconnect(SCARD_RESET_CARD);
+    } catch (const CardError&) {
+        // The reset is what locks the card again: if the reconnect fails, end the transaction
+        // with a reset instead, then report the failure.
+        if (in_transaction_) {
+            in_transaction_ = false;
+            SCardEndTransaction(card_, SCARD_RESET_CARD);
+        }
+        throw;
+    }
+}
 
 bool PcscTransport::take_reset_flag() noexcept {
     const bool r = was_reset_;

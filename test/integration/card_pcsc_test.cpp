@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -200,4 +202,34 @@ TEST_CASE("pcsc: reader events: removal and insertion are seen, and a wait can b
     }
     canceller.join();
     CHECK(cancelled);
+}
+
+TEST_CASE("pcsc: a process that dies with the card unlocked leaves it locked", "[pcsc]") {
+    REQUIRE(wait_for_cards(2));
+    const std::string reader = readers_with_cards().at(0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // Verify inside a transaction, then die before the session's reset can run.
+        try {
+            PcscContext ctx;
+            PcscTransport t(ctx, reader);
+            JpkiApp app(t);
+            auto s = app.open();
+            s.verify(kAuthPin);
+            ::kill(::getpid(), SIGKILL);
+        } catch (...) {
+        }
+        _exit(3);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));  // it really died inside the transaction
+    PcscContext ctx;
+    PcscTransport t(ctx, reader);
+    JpkiApp app(t);
+    auto s = app.open();
+    // pcscd reset the card when it cleaned up after the dead client.
+    CHECK_THROWS_WITH(s.sign(KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{1})),
+                      Catch::Contains("6982"));
 }
