@@ -3,6 +3,7 @@
 #include "card/trace.h"
 #include "crypto/rsa_verify.h"
 #include "pkcs11/card_access.h"
+#include "pkcs11/session_context.h"
 #include "pkcs11/functions.h"
 #include "pkcs11/objects.h"
 
@@ -14,26 +15,6 @@ namespace {
 
 using crypto::HashAlg;
 
-struct Context {
-    std::shared_ptr<ModuleState> st;
-    CK_SLOT_ID slot;
-    TokenRole role;
-    std::shared_ptr<CardState> card;
-};
-
-Context session_context(CK_SESSION_HANDLE handle) {
-    auto st = state();
-    std::lock_guard<Mutex> lock(*st->mutex);
-    st->refresh();
-    Session& s = st->sessions.get(handle);
-    auto card = s.card.lock();
-    if (!card || st->slots.token_card(s.slot) != card) {
-        st->sessions.close(handle);
-        fail(CKR_DEVICE_REMOVED);
-    }
-    return {st, s.slot, st->slots.slot(s.slot).role, card};
-}
-
 // A signature or verification mechanism this token offers; else CKR_MECHANISM_INVALID.
 const Mechanism& key_mechanism(CardState& card, const CK_MECHANISM* mech) {
     if (!mech) fail(CKR_ARGUMENTS_BAD);
@@ -44,7 +25,7 @@ const Mechanism& key_mechanism(CardState& card, const CK_MECHANISM* mech) {
 }
 
 // The object behind a key handle, if the session may see it.
-const Object* key_object(const Context& c, CardState& card, CK_OBJECT_HANDLE key, bool& hidden) {
+const Object* key_object(const SessionContext& c, CardState& card, CK_OBJECT_HANDLE key, bool& hidden) {
     CK_SLOT_ID slot;
     ObjectKind kind;
     hidden = false;
@@ -80,7 +61,7 @@ Bytes card_input(const Mechanism& m, const Bytes& data_or_hash) {
 
 // Takes the session's signature operation out (it ends here whatever happens next), unless
 // this is only a length query.
-std::shared_ptr<SignOperation> take_sign(const Context& c, CK_SESSION_HANDLE handle, CK_BYTE_PTR sig,
+std::shared_ptr<SignOperation> take_sign(const SessionContext& c, CK_SESSION_HANDLE handle, CK_BYTE_PTR sig,
                                          CK_ULONG_PTR sig_len, bool final_part) {
     if (!sig_len) fail(CKR_ARGUMENTS_BAD);
     std::lock_guard<Mutex> lock(*c.st->mutex);
@@ -101,7 +82,7 @@ std::shared_ptr<SignOperation> take_sign(const Context& c, CK_SESSION_HANDLE han
     return op;
 }
 
-void sign_on_card(const Context& c, SignOperation& op, const Bytes& data_or_hash, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
+void sign_on_card(const SessionContext& c, SignOperation& op, const Bytes& data_or_hash, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
     const Bytes input = card_input(*op.mechanism, data_or_hash);
     const bool pss = is_pss(*op.mechanism);
     Bytes signature = with_card(*c.st, c.slot, c.card, [&](CardState& card) {
@@ -162,7 +143,7 @@ Bytes bytes_of(CK_BYTE_PTR data, CK_ULONG len) {
 // --- signatures ------------------------------------------------------------------------------
 
 void sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key) {
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     auto op = std::make_shared<SignOperation>();
     op->role = c.role;
     with_card(*c.st, c.slot, c.card, [&](CardState& card) {
@@ -182,7 +163,7 @@ void sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism, CK_OBJECT_H
 }
 
 void sign(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     Bytes input = bytes_of(data, len);
     auto op = take_sign(c, handle, sig, sig_len, false);
     if (!op) return;  // length query
@@ -208,14 +189,14 @@ void sign_update(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len) {
 }
 
 void sign_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     auto op = take_sign(c, handle, sig, sig_len, true);
     if (!op) return;
     sign_on_card(c, *op, op->digest->finish(), sig, sig_len);
 }
 
 void login_context_specific(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len) {
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     std::shared_ptr<SignOperation> op;
     {
         std::lock_guard<Mutex> lock(*c.st->mutex);
@@ -235,7 +216,7 @@ void login_context_specific(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR pin, CK_UL
 // --- verification (software, with the certificate's public key) ------------------------------
 
 void verify_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key) {
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     auto op = std::make_shared<VerifyOperation>();
     with_card(*c.st, c.slot, c.card, [&](CardState& card) {
         op->mechanism = &key_mechanism(card, mechanism);

@@ -1,5 +1,7 @@
 #include "pkcs11/module.h"
 
+#include "card/card_error.h"
+#include "card/trace.h"
 #include "pkcs11/pkcs11_error.h"
 
 #include <pthread.h>
@@ -40,8 +42,20 @@ bool stale_locked() { return g_state && g_state->fork_generation != g_fork_gener
 
 }  // namespace
 
-void ModuleState::refresh() {
-    for (CK_SLOT_ID gone : slots.refresh(*provider, mutexes)) sessions.close_slot(gone);
+void ModuleState::refresh(std::unique_lock<Mutex>& lock) {
+    for (CK_SLOT_ID gone : slots.refresh(*provider)) sessions.close_slot(gone);
+    for (const SlotTable::Unidentified& u : slots.unidentified()) {
+        // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock.
+        std::shared_ptr<CardState> card;
+        lock.unlock();
+        try {
+            card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.make());
+        } catch (const CardError& e) {
+            trace_line("reader '" + u.name + "': no usable JPKI card: " + e.what());
+        }
+        lock.lock();
+        slots.attach(u, std::move(card));
+    }
 }
 
 void ModuleState::card_gone(CK_SLOT_ID slot) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 namespace jpki::p11 {
 
@@ -23,8 +24,10 @@ struct ModuleState {
     unsigned fork_generation = 0;
     std::atomic<bool> finalized{false};
 
-    // Refreshes the slot table and closes the sessions of cards that left. Call with `mutex` held.
-    void refresh();
+    // Refreshes the slot table and closes the sessions of cards that left. Call with `mutex`
+    // held through `lock`: it is released while a new card is identified (card I/O never
+    // runs under the module lock).
+    void refresh(std::unique_lock<Mutex>& lock);
     // Forgets a card noticed gone during an operation. Call with `mutex` held.
     void card_gone(CK_SLOT_ID slot);
 };

@@ -1,5 +1,6 @@
 // C_FindObjects*, C_GetAttributeValue, C_GetObjectSize, C_GetMechanismList, C_GetMechanismInfo.
 #include "pkcs11/card_access.h"
+#include "pkcs11/session_context.h"
 #include "pkcs11/functions.h"
 #include "pkcs11/objects.h"
 
@@ -10,28 +11,8 @@ namespace jpki::p11 {
 
 namespace {
 
-struct Context {
-    std::shared_ptr<ModuleState> st;
-    CK_SLOT_ID slot;
-    TokenRole role;
-    std::shared_ptr<CardState> card;
-};
-
-Context session_context(CK_SESSION_HANDLE handle) {
-    auto st = state();
-    std::lock_guard<Mutex> lock(*st->mutex);
-    st->refresh();
-    Session& s = st->sessions.get(handle);
-    auto card = s.card.lock();
-    if (!card || st->slots.token_card(s.slot) != card) {
-        st->sessions.close(handle);
-        fail(CKR_DEVICE_REMOVED);
-    }
-    return {st, s.slot, st->slots.slot(s.slot).role, card};
-}
-
 // The objects the session may see: private ones only while the token is logged in.
-std::vector<Object> visible_objects(const Context& c) {
+std::vector<Object> visible_objects(const SessionContext& c) {
     return with_card(*c.st, c.slot, c.card, [&](CardState& card) {
         std::vector<Object> out;
         const bool user = card.logged_in(c.role);
@@ -64,7 +45,7 @@ void find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE_PTR templ, CK_ULON
     if (!templ && count) fail(CKR_ARGUMENTS_BAD);
     for (CK_ULONG i = 0; i < count; ++i)
         if (!templ[i].pValue && templ[i].ulValueLen) fail(CKR_ARGUMENTS_BAD);
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     {
         std::lock_guard<Mutex> lock(*c.st->mutex);
         if (c.st->sessions.get(handle).find) fail(CKR_OPERATION_ACTIVE);
@@ -109,7 +90,7 @@ void find_objects_final(CK_SESSION_HANDLE handle) {
 // returned is SENSITIVE, then TYPE_INVALID, then BUFFER_TOO_SMALL.
 CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
     if (!templ && count) fail(CKR_ARGUMENTS_BAD);
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     const std::vector<Object> objects = visible_objects(c);
     const Object& o = find_visible(objects, object);
     bool sensitive = false, invalid = false, too_small = false;
@@ -140,7 +121,7 @@ CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_
 
 void get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG_PTR size) {
     if (!size) fail(CKR_ARGUMENTS_BAD);
-    Context c = session_context(handle);
+    SessionContext c = session_context(handle);
     find_visible(visible_objects(c), object);
     *size = CK_UNAVAILABLE_INFORMATION;  // the card's objects take no memory the caller could plan for
 }
@@ -151,8 +132,8 @@ std::vector<CK_MECHANISM_TYPE> slot_mechanisms(CK_SLOT_ID slot) {
     auto st = state();
     std::shared_ptr<CardState> card;
     {
-        std::lock_guard<Mutex> lock(*st->mutex);
-        st->refresh();
+        std::unique_lock<Mutex> lock(*st->mutex);
+        st->refresh(lock);
         card = st->slots.token_card(slot);
         if (!card) fail(CKR_TOKEN_NOT_PRESENT);
     }

@@ -1,6 +1,7 @@
 // C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo, C_Login, C_Logout.
 // Login belongs to the token (shared by all its sessions); closing its last session logs out.
 #include "pkcs11/card_access.h"
+#include "pkcs11/session_context.h"
 #include "pkcs11/functions.h"
 
 #include <cstring>
@@ -8,25 +9,6 @@
 namespace jpki::p11 {
 
 namespace {
-
-struct SessionView {
-    CK_SLOT_ID slot;
-    TokenRole role;
-    std::shared_ptr<CardState> card;
-};
-
-// Looks a session up after refreshing the slots (a card that left closes its sessions).
-SessionView lookup(ModuleState& st, CK_SESSION_HANDLE handle) {
-    std::lock_guard<Mutex> lock(*st.mutex);
-    st.refresh();
-    Session& s = st.sessions.get(handle);
-    auto card = s.card.lock();
-    if (!card || st.slots.token_card(s.slot) != card) {
-        st.sessions.close(handle);
-        fail(CKR_DEVICE_REMOVED);
-    }
-    return {s.slot, st.slots.slot(s.slot).role, card};
-}
 
 void logout_if_last(ModuleState& st, CK_SLOT_ID slot, const std::shared_ptr<CardState>& card) {
     if (!card || st.sessions.count(slot) != 0) return;
@@ -37,7 +19,7 @@ void logout_if_last(ModuleState& st, CK_SLOT_ID slot, const std::shared_ptr<Card
 
 }  // namespace
 
-void require_session(CK_SESSION_HANDLE handle) { lookup(*state(), handle); }
+void require_session(CK_SESSION_HANDLE handle) { session_context(handle); }
 
 void require_slot(CK_SLOT_ID slot) {
     auto st = state();
@@ -48,8 +30,8 @@ void require_slot(CK_SLOT_ID slot) {
 void open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR session) {
     auto st = state();
     if (!session) fail(CKR_ARGUMENTS_BAD);
-    std::lock_guard<Mutex> lock(*st->mutex);
-    st->refresh();
+    std::unique_lock<Mutex> lock(*st->mutex);
+    st->refresh(lock);
     st->slots.slot(slot);
     if (!(flags & CKF_SERIAL_SESSION)) fail(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
     auto card = st->slots.token_card(slot);
@@ -82,7 +64,7 @@ void close_all_sessions(CK_SLOT_ID slot) {
 void get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO_PTR info) {
     auto st = state();
     if (!info) fail(CKR_ARGUMENTS_BAD);
-    SessionView v = lookup(*st, handle);
+    SessionContext v = session_context(handle);
     CK_FLAGS flags;
     {
         std::lock_guard<Mutex> lock(*st->mutex);
@@ -104,7 +86,7 @@ void get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO_PTR info) {
 
 void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len) {
     auto st = state();
-    SessionView v = lookup(*st, handle);
+    SessionContext v = session_context(handle);
     if (user == CKU_SO) fail(CKR_USER_TYPE_INVALID);  // the card has no security officer
     if (user == CKU_CONTEXT_SPECIFIC) return login_context_specific(handle, pin, pin_len);
     if (user != CKU_USER) fail(CKR_USER_TYPE_INVALID);
@@ -122,7 +104,7 @@ void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 
 void logout(CK_SESSION_HANDLE handle) {
     auto st = state();
-    SessionView v = lookup(*st, handle);
+    SessionContext v = session_context(handle);
     {
         std::lock_guard<Mutex> lock(v.card->mutex());
         if (!v.card->logged_in(v.role)) fail(CKR_USER_NOT_LOGGED_IN);

@@ -45,7 +45,7 @@ std::vector<CK_SLOT_ID> SlotTable::drop_card(std::size_t reader) {
     return gone;
 }
 
-std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider, const MutexFactory& mutexes) {
+std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
     std::vector<CK_SLOT_ID> gone;
     std::vector<ReaderSnapshot> now;
     try {
@@ -78,15 +78,6 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider, const Mutex
             r.card_present = snap.card_present;
             r.card_events = snap.card_events;
         }
-        if (r.card_present && !r.card && !r.unusable) {
-            // A new card: identify it once (SELECT AP, EF 0006, EF 0008).
-            try {
-                r.card = std::make_shared<CardState>(provider.connect(r.name), r.card_events, mutexes.make());
-            } catch (const CardError& e) {
-                trace_line(std::string("reader '") + r.name + "': no usable JPKI card: " + e.what());
-                r.unusable = true;
-            }
-        }
     }
     // A reader that went away keeps its slots, without a token.
     for (std::size_t i = 0; i < readers_.size(); ++i) {
@@ -96,6 +87,22 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider, const Mutex
         }
     }
     return gone;
+}
+
+std::vector<SlotTable::Unidentified> SlotTable::unidentified() const {
+    std::vector<Unidentified> out;
+    for (std::size_t i = 0; i < readers_.size(); ++i) {
+        const Reader& r = readers_[i];
+        if (r.attached && r.card_present && !r.card && !r.unusable) out.push_back({i, r.name, r.card_events});
+    }
+    return out;
+}
+
+void SlotTable::attach(const Unidentified& u, std::shared_ptr<CardState> card) {
+    Reader& r = readers_[u.reader];
+    if (!r.card_present || r.card_events != u.card_events || r.card || r.unusable) return;  // changed meanwhile
+    r.card = std::move(card);
+    r.unusable = !r.card;
 }
 
 std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {

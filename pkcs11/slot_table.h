@@ -34,8 +34,19 @@ struct Slot {
 class SlotTable {
 public:
     // Brings the table up to date with the provider. Returns the slots whose card went away
-    // (their sessions must be closed). Connects to newly inserted cards to identify them.
-    std::vector<CK_SLOT_ID> refresh(ReaderProvider& provider, const MutexFactory& mutexes);
+    // (their sessions must be closed). New cards are left for identify() to connect to.
+    std::vector<CK_SLOT_ID> refresh(ReaderProvider& provider);
+
+    // A reader with a card that has not been identified yet.
+    struct Unidentified {
+        std::size_t reader;
+        std::string name;
+        unsigned long card_events;
+    };
+    std::vector<Unidentified> unidentified() const;
+    // Installs the result of identifying a card (null: not a usable JPKI card), unless the
+    // reader changed meanwhile.
+    void attach(const Unidentified& u, std::shared_ptr<CardState> card);
 
     const std::vector<Slot>& slots() const { return slots_; }
     // Throws CKR_SLOT_ID_INVALID.

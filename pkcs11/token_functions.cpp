@@ -44,8 +44,8 @@ void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
     if (!count) fail(CKR_ARGUMENTS_BAD);
     std::vector<CK_SLOT_ID> ids;
     {
-        std::lock_guard<Mutex> lock(*st->mutex);
-        st->refresh();
+        std::unique_lock<Mutex> lock(*st->mutex);
+        st->refresh(lock);
         for (const Slot& s : st->slots.slots())
             if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
     }
@@ -64,8 +64,8 @@ void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
 void get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
     auto st = state();
     if (!info) fail(CKR_ARGUMENTS_BAD);
-    std::lock_guard<Mutex> lock(*st->mutex);
-    st->refresh();
+    std::unique_lock<Mutex> lock(*st->mutex);
+    st->refresh(lock);
     const Slot& s = st->slots.slot(slot);
     std::memset(info, 0, sizeof *info);
     set_text(info->slotDescription, st->slots.reader_of(s).name);
@@ -80,8 +80,8 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
     TokenRole role;
     CK_ULONG sessions;
     {
-        std::lock_guard<Mutex> lock(*st->mutex);
-        st->refresh();
+        std::unique_lock<Mutex> lock(*st->mutex);
+        st->refresh(lock);
         role = st->slots.slot(slot).role;
         card = st->slots.token_card(slot);
         if (!card) fail(CKR_TOKEN_NOT_PRESENT);
@@ -135,8 +135,8 @@ CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
     for (;;) {
         if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
         {
-            std::lock_guard<Mutex> lock(*st->mutex);
-            st->refresh();
+            std::unique_lock<Mutex> lock(*st->mutex);
+            st->refresh(lock);
             if (st->slots.pop_event(*slot)) return CKR_OK;
         }
         if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
