@@ -6,6 +6,7 @@ packages=(
   pcscd libpcsclite-dev pcsc-tools vsmartcard-vpcd
   libssl-dev openssl libp11-kit-dev p11-kit catch2
   opensc iproute2 util-linux
+  gnutls-bin
 )
 missing=()
 for p in "${packages[@]}"; do
