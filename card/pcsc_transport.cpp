@@ -11,7 +11,9 @@ namespace {
 CardErrc errc_from_pcsc(LONG rv) {
     switch (rv) {
     case SCARD_E_NO_SERVICE:
-    case SCARD_E_SERVICE_STOPPED: return CardErrc::NoService;
+    case SCARD_E_SERVICE_STOPPED:
+    case SCARD_E_INVALID_HANDLE:  // pcscd restarted: every handle from before is void
+        return CardErrc::NoService;
     case SCARD_E_UNKNOWN_READER:
     case SCARD_E_READER_UNAVAILABLE:
     case SCARD_E_NO_READERS_AVAILABLE: return CardErrc::NoReader;

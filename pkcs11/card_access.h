@@ -11,8 +11,11 @@
 
 namespace jpki::p11 {
 
+// The card state must be dropped (and the card identified again when it shows up): it left, or
+// pcscd went away and took every handle with it.
 inline bool means_card_gone(CardErrc c) {
-    return c == CardErrc::CardRemoved || c == CardErrc::NoCard || c == CardErrc::NoReader;
+    return c == CardErrc::CardRemoved || c == CardErrc::NoCard || c == CardErrc::NoReader ||
+           c == CardErrc::NoService;
 }
 
 template <typename F>
