@@ -54,6 +54,7 @@ JpkiSession::~JpkiSession() {
     // A PIN was presented: reset the card so its security status ends with this transaction.
     try {
         app_.channel_.transport().reset_card();
+        if (trace_enabled()) trace_line("card reset: PIN status cleared before the transaction ends");
     } catch (const CardError& e) {
         trace_line(std::string("card reset after VERIFY failed: ") + e.what());
     }
@@ -226,6 +227,14 @@ auto JpkiApp::measured(const char* name, F&& f) {
         }
     } finish{*this, before};
     return f();
+}
+
+std::pair<TokenInfo, CertAvailability> JpkiApp::identify() {
+    return measured("identify", [&] {
+        JpkiSession s = open();
+        TokenInfo info = s.read_token_info();
+        return std::make_pair(info, s.read_cert_availability());
+    });
 }
 
 TokenInfo JpkiApp::read_token_info() {

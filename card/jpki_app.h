@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace jpki {
 
@@ -91,6 +92,8 @@ public:
     JpkiSession open();
 
     // One-transaction operations.
+    // Token info and EF 0008 together: what a new card is identified by.
+    std::pair<TokenInfo, CertAvailability> identify();
     TokenInfo read_token_info();
     CertAvailability read_cert_availability();
     Bytes read_certificate(CertFile file);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <tuple>
 
 namespace jpki::p11 {
 
@@ -19,9 +20,7 @@ struct CardState::ObjectCache {
 
 CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex)
     : mutex_(std::move(mutex)), transport_(std::move(transport)), app_(*transport_), card_events_(card_events) {
-    auto session = app_.open();
-    info_ = session.read_token_info();
-    availability_ = session.read_cert_availability();
+    std::tie(info_, availability_) = app_.identify();
 }
 
 CardState::~CardState() { wipe(); }

@@ -7,6 +7,8 @@
 #include "pkcs11/functions.h"
 #include "pkcs11/objects.h"
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 namespace jpki::p11 {
@@ -208,7 +210,14 @@ void login_context_specific(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR pin, CK_UL
         if (!card.logged_in(c.role)) fail(CKR_USER_NOT_LOGGED_IN);
         Pin parsed = Pin::parse(pin_of(c.role), pin, pin_len);  // format first: nothing sent
         if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
-        card.check_pin(c.role, parsed);
+        // The PIN the card accepted at C_Login needs no second VERIFY here: the card checks it
+        // again in the signature's own transaction. Any other PIN is checked now, so that a
+        // wrong one is reported by this C_Login.
+        const Pin* known = card.login_pin(c.role);
+        const SecureBuffer& a = parsed.bytes();
+        const bool same = known && known->bytes().size() == a.size() &&
+                          CRYPTO_memcmp(known->bytes().data(), a.data(), a.size()) == 0;
+        if (!same) card.check_pin(c.role, parsed);
         op->context_pin.emplace(std::move(parsed));
     });
 }
