@@ -6,7 +6,7 @@ packages=(
   pcscd libpcsclite-dev pcsc-tools vsmartcard-vpcd
   libssl-dev openssl libp11-kit-dev p11-kit catch2
   opensc iproute2 util-linux
-  gnutls-bin
+  gnutls-bin libnss3-tools openssh-client openssh-server libengine-pkcs11-openssl firefox-esr python3
 )
 missing=()
 for p in "${packages[@]}"; do
