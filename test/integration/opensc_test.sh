@@ -12,51 +12,14 @@
 #
 # Environment: OPENSC_PKCS11_MODULE overrides the module path.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=checks.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
 AUTH_PIN=1234
 SIGN_PIN=SIGN1234
 WRONG_PIN=0000
 AUTH_LABEL="JPKI (User Authentication PIN)"
 SIGN_LABEL="JPKI (Digital Signature PIN)"
-CMD_TIMEOUT=60 # seconds per client command: a confused pcscd can block a client forever
-
-passed=0
-tmp=""
-trap '[[ -n $tmp ]] && rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-
-# fail MESSAGE [FILE...]: report, show the files (command output), stop.
-fail() {
-  local msg=$1 f
-  shift
-  echo "FAIL: $msg"
-  for f in "$@"; do
-    [[ -e $f ]] || continue
-    echo "---- ${f##*/} ----"
-    tail -n 60 "$f"
-  done
-  echo "$passed passed, 1 failed"
-  exit 1
-}
-
-# run NAME CMD...: run CMD with stdin from /dev/null (no PIN prompt can ever wait), output
-# (stdout+stderr) in $tmp/NAME.out, command line in its first line. Returns CMD's status.
-run() {
-  local name=$1 rc=0
-  shift
-  { printf '$'; printf ' %q' "$@"; printf '\n'; } >"$tmp/$name.out"
-  timeout "$CMD_TIMEOUT" "$@" </dev/null >>"$tmp/$name.out" 2>&1 || rc=$?
-  ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  return "$rc"
-}
-
-# must NAME DESCRIPTION CMD...: run, and fail the test if CMD fails.
-must() {
-  local name=$1 what=$2
-  shift 2
-  run "$name" "$@" || fail "$what (exit status $?)" "$tmp/$name.out"
-}
 
 find_module() {
   local m
@@ -85,17 +48,6 @@ token_field() {
     }' "$1"
 }
 
-# has_flag FLAGS FLAG: FLAGS (comma-separated, as pkcs11-tool prints them) contains FLAG.
-has_flag() {
-  local f fs
-  IFS=',' read -ra fs <<<"$1"
-  for f in "${fs[@]}"; do
-    f=${f# }
-    [[ $f == "$2" ]] && return 0
-  done
-  return 1
-}
-
 # ---------------------------------------------------------------------------------------------
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "opensc_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
@@ -109,7 +61,6 @@ LOG=$JPKI_SIM_LOG_1
 for f in auth_cert.der sign_cert.der; do
   [[ -f $CARD/$f ]] || { echo "opensc_test: $CARD/$f missing" >&2; exit 2; }
 done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/opensc_test.XXXXXX")
 P11=(pkcs11-tool --module "$MODULE")
 
 # Test data and the public keys the signatures must verify with.
@@ -232,22 +183,13 @@ sws=$(awk '{ for (k = 1; k < NF; k++) if ($k == "->") printf "%s%s", (n++ ? " " 
 ok "APDU log: exactly 3 VERIFY with data (P2 80/98, Lc=4) in the wrong-PIN phase, answered $sws"
 
 grep -q ' data=<redacted> ' "$LOG" || fail "the APDU log has no (redacted) VERIFY with data at all: wrong file?" "$LOG"
-hexs() { local s=$1 k out=""; for ((k = 0; k < ${#s}; k++)); do out+=$(printf '%02X ' "'${s:k:1}"); done; echo "${out% }"; }
-check_absent() { # WHAT PATTERN...: no PATTERN (fixed string, any case) in the whole log
-  local what=$1 pat
-  shift
-  for pat in "$@"; do
-    grep -qiF -- "$pat" "$LOG" && fail "the APDU log contains the $what ('$pat')" "$LOG"
-  done
-  return 0
-}
 for spec in "auth PIN|$AUTH_PIN" "sign PIN|$SIGN_PIN"; do
   what=${spec%%|*} pin=${spec#*|} hex=$(hexs "${spec#*|}")
-  check_absent "$what" "$pin" "$hex" "${hex// /}"
+  check_absent "the APDU log contains the $what" "$LOG" "$pin" "$hex" "${hex// /}"
   ok "APDU log ($(wc -l <"$LOG") lines) never shows the $what ('$pin', '$hex', '${hex// /}')"
 done
 hex=$(hexs "$WRONG_PIN") # "0000" itself is ordinary in hex dumps: look for its bytes only
-check_absent "wrong PIN" "$hex" "${hex// /}"
+check_absent "the APDU log contains the wrong PIN" "$LOG" "$hex" "${hex// /}"
 ok "APDU log never shows the wrong PIN's bytes ('$hex', '${hex// /}')"
 
-echo "$passed passed, 0 failed"
+finish

@@ -15,6 +15,8 @@
 #
 # Environment: JPKI_MODULE is the module (default: build/jpki-pkcs11.so of this source tree).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=checks.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
 AUTH_PIN=1234
 SIGN_PIN=SIGN1234
@@ -23,46 +25,7 @@ BAD_LEN_PIN=12345 # 5 digits: the auth PIN is exactly 4
 AUTH_LABEL="JPKI Authentication"
 SIGN_LABEL="JPKI Signature"
 JPKI_AID=D392F000260100000001
-CMD_TIMEOUT=60 # seconds per client command: a confused pcscd can block a client forever
 SHA256_DI_PREFIX=3031300d060960864801650304020105000420
-
-passed=0
-tmp=""
-trap '[[ -n $tmp ]] && rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-
-# fail MESSAGE [FILE...]: report, show the files (command output), stop.
-fail() {
-  local msg=$1 f
-  shift
-  echo "FAIL: $msg"
-  for f in "$@"; do
-    [[ -e $f ]] || continue
-    echo "---- ${f##*/} ----"
-    tail -n 60 "$f"
-  done
-  echo "$passed passed, 1 failed"
-  exit 1
-}
-
-# run NAME CMD...: run CMD with stdin from /dev/null (no PIN prompt can ever wait), output
-# (stdout+stderr) in $tmp/NAME.out, command line in its first line. Returns CMD's status.
-run() {
-  local name=$1 rc=0
-  shift
-  { printf '$'; printf ' %q' "$@"; printf '\n'; } >"$tmp/$name.out"
-  timeout "$CMD_TIMEOUT" "$@" </dev/null >>"$tmp/$name.out" 2>&1 || rc=$?
-  ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  return "$rc"
-}
-
-# must NAME DESCRIPTION CMD...: run, and fail the test if CMD fails.
-must() {
-  local name=$1 what=$2
-  shift 2
-  run "$name" "$@" || fail "$what (exit status $?)" "$tmp/$name.out"
-}
 
 # slots FILE: one line per slot with a token from `pkcs11-tool -L` output in FILE:
 #   ID<TAB>READER<TAB>LABEL<TAB>SERIAL<TAB>PIN MIN/MAX<TAB>FLAGS
@@ -93,17 +56,6 @@ slot_field() {
   slots "$1" | awk -F '\t' -v r="$2" -v l="$3" -v c="$4" '$2 == r && $3 == l { print $c }'
 }
 
-# has_flag FLAGS FLAG: FLAGS (comma-separated, as pkcs11-tool prints them) contains FLAG.
-has_flag() {
-  local f fs
-  IFS=',' read -ra fs <<<"$1"
-  for f in "${fs[@]}"; do
-    f=${f# }
-    [[ $f == "$2" ]] && return 0
-  done
-  return 1
-}
-
 # objects FILE: the objects of `pkcs11-tool -O` output in FILE as sorted "type:ID" words
 # (cert, pubkey, privkey, or the first word of an unknown object header).
 objects() {
@@ -124,9 +76,6 @@ objects() {
 
 # verify_count LOG: VERIFY commands with data (a PIN try) in a simulator APDU log.
 verify_count() { grep -E '^00 20 00 ' "$1" | grep -vc ' Lc=0 ' || true; }
-
-# hexs STRING: its bytes in hex, space-separated ("1234" -> "31 32 33 34").
-hexs() { local s=$1 k out=""; for ((k = 0; k < ${#s}; k++)); do out+=$(printf '%02X ' "'${s:k:1}"); done; echo "${out% }"; }
 
 # sws FILE: the status words of opensc-tool -s output, one "SW1SW2" (e.g. 6982) per APDU.
 sws() {
@@ -173,7 +122,6 @@ done
 CARD1=$JPKI_PKI_DIR/card1
 LOG1=$JPKI_SIM_LOG_1
 LOG2=$JPKI_SIM_LOG_2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/pkcs11_tool_test.XXXXXX")
 P11=(pkcs11-tool --module "$MODULE")
 
 # Test data, its hashes and the SHA-256 DigestInfo.
@@ -449,15 +397,6 @@ after=$(verify_count "$LOG2")
 ok "--pin $AUTH_PIN on card 2's locked auth token: CKR_PIN_LOCKED, no new VERIFY with data ($after3 -> $after)"
 
 # ---- 7. no PIN in the APDU logs or the module's trace -----------------------------------------
-# check_absent WHAT FILE PATTERN...: no PATTERN (fixed string, any case) in FILE.
-check_absent() {
-  local what=$1 file=$2 pat
-  shift 2
-  for pat in "$@"; do
-    grep -qiF -- "$pat" "$file" && fail "$what contains a PIN ('$pat')" "$file"
-  done
-  return 0
-}
 pin_patterns() { # PIN...: each PIN as text (unless it is all zeros: common in hex dumps) and its bytes in hex
   local p hex
   for p in "$@"; do
@@ -473,7 +412,7 @@ for i in 1 2; do
   log=${!log_var}
   n=$(grep -c ' data=<redacted> ' "$log" || true)
   ((n > 0)) || fail "card $i's APDU log has no (redacted) VERIFY with data at all: wrong file?" "$log"
-  check_absent "card $i's APDU log" "$log" "${PATS[@]}"
+  check_absent "card $i's APDU log contains a PIN" "$log" "${PATS[@]}"
   ok "card $i's APDU log ($(wc -l <"$log") lines, $n 'data=<redacted>') never shows a PIN: ${PATS[*]}"
 done
 
@@ -483,7 +422,7 @@ grep -q 'C_Login' "$T" || fail "the module's trace has no C_Login line" "$T"
 grep -q 'data=<redacted>' "$T" || fail "the module's trace has no 'data=<redacted>' line" "$T"
 # The timings ("12.3ms") are the only free-form numbers in the trace: leave them out.
 sed -E 's/ [0-9]+\.[0-9]+ms$//' "$T" >"$tmp/trace.notime"
-check_absent "the module's trace" "$tmp/trace.notime" "${PATS[@]}"
+check_absent "the module's trace contains a PIN" "$tmp/trace.notime" "${PATS[@]}"
 ok "JPKI_TRACE: $(wc -l <"$T") lines, $(grep -c 'C_Login' "$T") with C_Login, $(grep -c 'data=<redacted>' "$T") with data=<redacted>, no PIN"
 
-echo "$passed passed, 0 failed"
+finish

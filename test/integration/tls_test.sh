@@ -24,8 +24,9 @@
 #
 # Environment: JPKI_MODULE is the module (default: build/jpki-pkcs11.so of this source tree).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=checks.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
-CMD_TIMEOUT=60    # seconds per client command: a confused pcscd can block a client forever
 SERVER_WAIT=100   # tenths of a second to wait for s_server to listen / to exit
 PORT=44301        # s_server's first port (each server gets the next one; 127.0.0.1 only)
 AUTH_PIN=1234
@@ -34,51 +35,14 @@ KEY_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Key;type=pri
 NO_PSS_SIGS="-SIGN-RSA-PSS-RSAE-SHA256:-SIGN-RSA-PSS-RSAE-SHA384:-SIGN-RSA-PSS-RSAE-SHA512"
 NO_PSS_SIGS+=":-SIGN-RSA-PSS-SHA256:-SIGN-RSA-PSS-SHA384:-SIGN-RSA-PSS-SHA512"
 
-passed=0
-tmp=""
 server_pid=""
-cleanup() {
+# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
+cleanup_extra() {
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  [[ -n $tmp ]] && rm -rf "$tmp"
   return 0
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-
-# fail MESSAGE [FILE...]: report, show the files (command output), stop.
-fail() {
-  local msg=$1 f
-  shift
-  echo "FAIL: $msg"
-  for f in "$@"; do
-    [[ -e $f ]] || continue
-    echo "---- ${f##*/} ----"
-    tail -n 60 "$f"
-  done
-  echo "$passed passed, 1 failed"
-  exit 1
-}
-
-# run NAME CMD...: run CMD with stdin from /dev/null, output (stdout+stderr) in $tmp/NAME.out,
-# command line in its first line. Returns CMD's status.
-run() {
-  local name=$1 rc=0
-  shift
-  { printf '$'; printf ' %q' "$@"; printf '\n'; } >"$tmp/$name.out"
-  timeout "$CMD_TIMEOUT" "$@" </dev/null >>"$tmp/$name.out" 2>&1 || rc=$?
-  ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  return "$rc"
-}
-
-# must NAME DESCRIPTION CMD...: run, and fail the test if CMD fails.
-must() {
-  local name=$1 what=$2
-  shift 2
-  run "$name" "$@" || fail "$what (exit status $?)" "$tmp/$name.out"
 }
 
 # start_server NAME ARGS...: openssl s_server on 127.0.0.1:$PORT (one connection, then it
@@ -235,7 +199,6 @@ LOG=$JPKI_SIM_LOG_1
 for f in auth_cert.der auth_ca.der; do
   [[ -f $CARD/$f ]] || { echo "tls_test: $CARD/$f missing" >&2; exit 2; }
 done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_test.XXXXXX")
 
 # ---- 0. a throwaway server PKI, the card's CA and subject ------------------------------------
 must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
@@ -348,4 +311,4 @@ if [[ $MODE == pss ]]; then
   ok "control: s_server -CAfile <not the card's CA> rejects the card's certificate ($(grep -m1 'verify error' "$tmp/wrongca.srv")); gnutls-cli: $(grep -m1 '^\*\*\* Fatal error' "$tmp/wrongca.txt")"
 fi
 
-echo "$passed passed, 0 failed"
+finish
