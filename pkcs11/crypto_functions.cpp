@@ -61,26 +61,25 @@ Bytes card_input(const Mechanism& m, const Bytes& data_or_hash) {
     fail(CKR_MECHANISM_INVALID);
 }
 
-// Takes the session's signature operation out (it ends here whatever happens next), unless
-// this is only a length query.
-std::shared_ptr<SignOperation> take_sign(const SessionContext& c, CK_SESSION_HANDLE handle, CK_BYTE_PTR sig,
-                                         CK_ULONG_PTR sig_len, bool final_part) {
-    if (!sig_len) fail(CKR_ARGUMENTS_BAD);
+// PKCS#11 2.40 5.10-5.13: a single-part or final call ends the operation whatever happens,
+// unless it only asks for the length or the buffer is too small; an update that fails ends it
+// too. So each call takes the operation out of the session first, and puts it back only then.
+std::shared_ptr<SignOperation> take_sign(const SessionContext& c, CK_SESSION_HANDLE handle, bool args_ok,
+                                         CK_BYTE_PTR sig, CK_ULONG_PTR sig_len, bool final_part) {
     std::lock_guard<Mutex> lock(*c.st->mutex);
     Session& s = c.st->sessions.get(handle);
     if (!s.sign) fail(CKR_OPERATION_NOT_INITIALIZED);
-    if (!final_part && s.sign->multipart) fail(CKR_OPERATION_ACTIVE);
-    if (final_part && !s.sign->digest) {
-        s.sign.reset();
-        fail(CKR_FUNCTION_NOT_SUPPORTED);
-    }
+    auto op = std::move(s.sign);
+    if (!args_ok || !sig_len) fail(CKR_ARGUMENTS_BAD);
+    if (final_part && !op->digest) fail(CKR_FUNCTION_NOT_SUPPORTED);  // single-part mechanism
+    if (!final_part && op->multipart) fail(CKR_OPERATION_ACTIVE);     // C_Sign after C_SignUpdate
     if (!sig || *sig_len < kSignatureLength) {
         const bool query = !sig;
         *sig_len = kSignatureLength;
+        s.sign = std::move(op);
         if (query) return nullptr;
         fail(CKR_BUFFER_TOO_SMALL);
     }
-    auto op = std::move(s.sign);
     return op;
 }
 
@@ -135,10 +134,6 @@ bool verify_signature(const Mechanism& m, const Bytes& cert, const Bytes& data_o
     return false;
 }
 
-Bytes bytes_of(CK_BYTE_PTR data, CK_ULONG len) {
-    if (!data && len) fail(CKR_ARGUMENTS_BAD);
-    return data ? Bytes(data, data + len) : Bytes{};
-}
 
 }  // namespace
 
@@ -166,9 +161,9 @@ void sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism, CK_OBJECT_H
 
 void sign(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
     SessionContext c = session_context(handle);
-    Bytes input = bytes_of(data, len);
-    auto op = take_sign(c, handle, sig, sig_len, false);
+    auto op = take_sign(c, handle, data || !len, sig, sig_len, false);
     if (!op) return;  // length query
+    Bytes input = data ? Bytes(data, data + len) : Bytes{};
     if (op->digest) {
         op->digest->update(input.data(), input.size());
         input = op->digest->finish();
@@ -178,21 +173,20 @@ void sign(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR 
 
 void sign_update(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len) {
     auto st = state();
-    const Bytes input = bytes_of(data, len);
     std::lock_guard<Mutex> lock(*st->mutex);
     Session& s = st->sessions.get(handle);
     if (!s.sign) fail(CKR_OPERATION_NOT_INITIALIZED);
-    if (!s.sign->digest) {  // single-part mechanisms: CKM_RSA_PKCS, CKM_RSA_PKCS_PSS
-        s.sign.reset();
-        fail(CKR_FUNCTION_NOT_SUPPORTED);
-    }
-    s.sign->digest->update(input.data(), input.size());
-    s.sign->multipart = true;
+    auto op = std::move(s.sign);  // back only if the update succeeds
+    if (!data && len) fail(CKR_ARGUMENTS_BAD);
+    if (!op->digest) fail(CKR_FUNCTION_NOT_SUPPORTED);  // CKM_RSA_PKCS, CKM_RSA_PKCS_PSS: single-part
+    op->digest->update(data, len);
+    op->multipart = true;
+    s.sign = std::move(op);
 }
 
 void sign_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
     SessionContext c = session_context(handle);
-    auto op = take_sign(c, handle, sig, sig_len, true);
+    auto op = take_sign(c, handle, true, sig, sig_len, true);
     if (!op) return;
     sign_on_card(c, *op, op->digest->finish(), sig, sig_len);
 }
@@ -244,13 +238,15 @@ void verify_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism, CK_OBJECT
 }
 
 namespace {
+// Takes the verification out of the session: C_Verify and C_VerifyFinal always end it.
 std::shared_ptr<VerifyOperation> take_verify(CK_SESSION_HANDLE handle, bool final_part) {
     auto st = state();
     std::lock_guard<Mutex> lock(*st->mutex);
     Session& s = st->sessions.get(handle);
     if (!s.verify) fail(CKR_OPERATION_NOT_INITIALIZED);
     auto op = std::move(s.verify);
-    if (final_part ? !op->digest : op->multipart) fail(final_part ? CKR_FUNCTION_NOT_SUPPORTED : CKR_OPERATION_ACTIVE);
+    if (final_part && !op->digest) fail(CKR_FUNCTION_NOT_SUPPORTED);
+    if (!final_part && op->multipart) fail(CKR_OPERATION_ACTIVE);
     return op;
 }
 
@@ -263,8 +259,9 @@ void check(const VerifyOperation& op, const Bytes& data_or_hash, CK_BYTE_PTR sig
 }  // namespace
 
 void verify(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len) {
-    Bytes input = bytes_of(data, len);
     auto op = take_verify(handle, false);
+    if (!data && len) fail(CKR_ARGUMENTS_BAD);
+    Bytes input = data ? Bytes(data, data + len) : Bytes{};
     if (op->digest) {
         op->digest->update(input.data(), input.size());
         input = op->digest->finish();
@@ -275,16 +272,15 @@ void verify(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PT
 
 void verify_update(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len) {
     auto st = state();
-    const Bytes input = bytes_of(data, len);
     std::lock_guard<Mutex> lock(*st->mutex);
     Session& s = st->sessions.get(handle);
     if (!s.verify) fail(CKR_OPERATION_NOT_INITIALIZED);
-    if (!s.verify->digest) {
-        s.verify.reset();
-        fail(CKR_FUNCTION_NOT_SUPPORTED);
-    }
-    s.verify->digest->update(input.data(), input.size());
-    s.verify->multipart = true;
+    auto op = std::move(s.verify);  // back only if the update succeeds
+    if (!data && len) fail(CKR_ARGUMENTS_BAD);
+    if (!op->digest) fail(CKR_FUNCTION_NOT_SUPPORTED);
+    op->digest->update(data, len);
+    op->multipart = true;
+    s.verify = std::move(op);
 }
 
 void verify_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR sig, CK_ULONG sig_len) {
@@ -308,24 +304,26 @@ void digest_init(CK_SESSION_HANDLE handle, CK_MECHANISM_PTR mechanism) {
 }
 
 namespace {
-// Finishes the digest into `out` with the length-query rules; the operation stays for a query
-// or a too-small buffer.
-void finish_digest(CK_SESSION_HANDLE handle, const Bytes* last, CK_BYTE_PTR out, CK_ULONG_PTR out_len, bool final_part) {
-    if (!out_len) fail(CKR_ARGUMENTS_BAD);
+// Finishes the digest into `out` with the length-query rules: the operation stays only for a
+// length query or a too-small buffer.
+void finish_digest(CK_SESSION_HANDLE handle, CK_BYTE_PTR last, CK_ULONG last_len, CK_BYTE_PTR out,
+                   CK_ULONG_PTR out_len, bool final_part) {
     auto st = state();
     std::lock_guard<Mutex> lock(*st->mutex);
     Session& s = st->sessions.get(handle);
     if (!s.digest) fail(CKR_OPERATION_NOT_INITIALIZED);
-    if (!final_part && s.digest->multipart) fail(CKR_OPERATION_ACTIVE);
-    const CK_ULONG size = crypto::hash_size(s.digest->digest->alg());
+    auto op = std::move(s.digest);
+    if (!out_len || (!last && last_len)) fail(CKR_ARGUMENTS_BAD);
+    if (!final_part && op->multipart) fail(CKR_OPERATION_ACTIVE);
+    const CK_ULONG size = crypto::hash_size(op->digest->alg());
     if (!out || *out_len < size) {
         const bool query = !out;
         *out_len = size;
+        s.digest = std::move(op);
         if (query) return;
         fail(CKR_BUFFER_TOO_SMALL);
     }
-    auto op = std::move(s.digest);
-    if (last) op->digest->update(last->data(), last->size());
+    op->digest->update(last, last_len);
     const Bytes h = op->digest->finish();
     std::memcpy(out, h.data(), h.size());
     *out_len = h.size();
@@ -333,22 +331,23 @@ void finish_digest(CK_SESSION_HANDLE handle, const Bytes* last, CK_BYTE_PTR out,
 }  // namespace
 
 void digest(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len) {
-    const Bytes input = bytes_of(data, len);
-    finish_digest(handle, &input, out, out_len, false);
+    finish_digest(handle, data, len, out, out_len, false);
 }
 
 void digest_update(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len) {
     auto st = state();
-    const Bytes input = bytes_of(data, len);
     std::lock_guard<Mutex> lock(*st->mutex);
     Session& s = st->sessions.get(handle);
     if (!s.digest) fail(CKR_OPERATION_NOT_INITIALIZED);
-    s.digest->digest->update(input.data(), input.size());
-    s.digest->multipart = true;
+    auto op = std::move(s.digest);  // back only if the update succeeds
+    if (!data && len) fail(CKR_ARGUMENTS_BAD);
+    op->digest->update(data, len);
+    op->multipart = true;
+    s.digest = std::move(op);
 }
 
 void digest_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR out, CK_ULONG_PTR out_len) {
-    finish_digest(handle, nullptr, out, out_len, true);
+    finish_digest(handle, nullptr, 0, out, out_len, true);
 }
 
 }  // namespace jpki::p11
