@@ -13,8 +13,11 @@ namespace jpki::p11 {
 
 namespace {
 
-std::mutex g_mutex;  // guards g_state; held only to copy or swap the pointer
-std::shared_ptr<ModuleState> g_state;
+// Both live forever (never destroyed): a client may call C_* functions from its own exit
+// handlers after this library's static destructors would have run (libp11's engine does, from
+// OpenSSL's cleanup). The state itself is released by C_Finalize.
+std::mutex& g_mutex = *new std::mutex;  // guards g_state; held only to copy or swap the pointer
+std::shared_ptr<ModuleState>& g_state = *new std::shared_ptr<ModuleState>;
 std::atomic<unsigned> g_fork_generation{0};
 std::once_flag g_atfork_once;
 
