@@ -100,7 +100,7 @@ JPKI_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK
 }
 JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR) {
     return guarded("C_InitToken", [&] {
-        require_slot(slot);
+        require_token(slot);
         fail(CKR_TOKEN_WRITE_PROTECTED);
     });
 }

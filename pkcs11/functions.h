@@ -50,5 +50,7 @@ void login_context_specific(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR pin, CK_U
 // valid, then throws the code the specification gives for a read-only token.
 void require_session(CK_SESSION_HANDLE session);
 void require_slot(CK_SLOT_ID slot);
+// The same for a slot that must hold a token (CKR_TOKEN_NOT_PRESENT otherwise).
+void require_token(CK_SLOT_ID slot);
 
 }  // namespace jpki::p11

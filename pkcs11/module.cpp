@@ -47,13 +47,14 @@ bool stale_locked() { return g_state && g_state->fork_generation != g_fork_gener
 
 void ModuleState::refresh(std::unique_lock<Mutex>& lock) {
     for (CK_SLOT_ID gone : slots.refresh(*provider)) sessions.close_slot(gone);
-    for (const SlotTable::Unidentified& u : slots.unidentified()) {
-        // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock.
+    for (const SlotTable::Unidentified& u : slots.take_unidentified()) {
+        // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock;
+        // calls meanwhile see its slots without a token, and get a slot event when it is there.
         std::shared_ptr<CardState> card;
         lock.unlock();
         try {
             card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.make());
-        } catch (const CardError& e) {
+        } catch (const std::exception& e) {
             trace_line("reader '" + u.name + "': no usable JPKI card: " + e.what());
         }
         lock.lock();

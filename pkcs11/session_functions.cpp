@@ -27,6 +27,13 @@ void require_slot(CK_SLOT_ID slot) {
     st->slots.slot(slot);
 }
 
+void require_token(CK_SLOT_ID slot) {
+    auto st = state();
+    std::unique_lock<Mutex> lock(*st->mutex);
+    st->refresh(lock);
+    if (!st->slots.token_card(slot)) fail(CKR_TOKEN_NOT_PRESENT);
+}
+
 void open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR session) {
     auto st = state();
     if (!session) fail(CKR_ARGUMENTS_BAD);

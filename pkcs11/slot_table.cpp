@@ -89,20 +89,25 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
     return gone;
 }
 
-std::vector<SlotTable::Unidentified> SlotTable::unidentified() const {
+std::vector<SlotTable::Unidentified> SlotTable::take_unidentified() {
     std::vector<Unidentified> out;
     for (std::size_t i = 0; i < readers_.size(); ++i) {
-        const Reader& r = readers_[i];
-        if (r.attached && r.card_present && !r.card && !r.unusable) out.push_back({i, r.name, r.card_events});
+        Reader& r = readers_[i];
+        if (r.attached && r.card_present && !r.card && !r.unusable && !r.identifying) {
+            r.identifying = true;
+            out.push_back({i, r.name, r.card_events});
+        }
     }
     return out;
 }
 
 void SlotTable::attach(const Unidentified& u, std::shared_ptr<CardState> card) {
     Reader& r = readers_[u.reader];
+    r.identifying = false;
     if (!r.card_present || r.card_events != u.card_events || r.card || r.unusable) return;  // changed meanwhile
     r.card = std::move(card);
     r.unusable = !r.card;
+    queue_events(u.reader);
 }
 
 std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {

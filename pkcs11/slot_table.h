@@ -22,6 +22,7 @@ struct Reader {
     unsigned long card_events = 0;
     bool attached = false;      // the reader is known to the provider now
     bool unusable = false;      // the card in it is not a JPKI card (or failed to answer)
+    bool identifying = false;   // a thread is identifying the card in it (without the module lock)
     std::shared_ptr<CardState> card;
 };
 
@@ -43,9 +44,11 @@ public:
         std::string name;
         unsigned long card_events;
     };
-    std::vector<Unidentified> unidentified() const;
+    // The cards to identify now; each is marked as being identified, so that no other call
+    // identifies it too (until then its slots show no token).
+    std::vector<Unidentified> take_unidentified();
     // Installs the result of identifying a card (null: not a usable JPKI card), unless the
-    // reader changed meanwhile.
+    // reader changed meanwhile, and queues the slots' event: the token is there now.
     void attach(const Unidentified& u, std::shared_ptr<CardState> card);
 
     const std::vector<Slot>& slots() const { return slots_; }

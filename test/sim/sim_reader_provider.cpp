@@ -47,10 +47,13 @@ private:
 
 }  // namespace
 
-SimReaders& SimReaders::instance() {
-    static SimReaders readers;
-    return readers;
-}
+namespace {
+// Made when the library is loaded and never destroyed, like the module's own state: a client
+// may call the module from exit handlers that run after static destructors.
+SimReaders& g_readers = *new SimReaders;
+}  // namespace
+
+SimReaders& SimReaders::instance() { return g_readers; }
 
 void SimReaders::changed() {
     ++generation_;

@@ -1,19 +1,1433 @@
-// The module core through the C function list: initialisation, slots, tokens, sessions, login.
+// The module core through the C function list: initialisation, slots, tokens, sessions, login,
+// PIN counters, threads, fork, slot events and card removal. Every expectation is an exact
+// CK_RV (or the one set of codes PKCS#11 2.40 leaves open).
 #include "test/unit/module_fixture.h"
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+#include <signal.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
 using namespace jpki;
 using namespace jpki::test;
+using namespace std::chrono_literals;
 
-TEST_CASE("module: two tokens per card, with the card's serial", "[module]") {
+namespace {
+
+constexpr CK_FLAGS kPinFlags =
+    CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED | CKF_USER_PIN_TO_BE_CHANGED;
+
+template <std::size_t N>
+std::string field(const CK_UTF8CHAR (&text)[N]) {
+    return std::string(reinterpret_cast<const char*>(text), N);
+}
+
+std::string padded(const std::string& s, std::size_t n) {
+    std::string r = s;
+    r.resize(n, ' ');
+    return r;
+}
+
+std::vector<CK_SLOT_ID> slot_list(CK_FUNCTION_LIST_PTR f, CK_BBOOL present) {
+    CK_ULONG n = 0;
+    REQUIRE(f->C_GetSlotList(present, nullptr, &n) == CKR_OK);
+    std::vector<CK_SLOT_ID> ids(n + 4, ~0UL);
+    CK_ULONG room = ids.size();
+    REQUIRE(f->C_GetSlotList(present, ids.data(), &room) == CKR_OK);
+    REQUIRE(room == n);
+    ids.resize(room);
+    return ids;
+}
+
+bool contains(const std::vector<CK_SLOT_ID>& v, CK_SLOT_ID id) { return std::find(v.begin(), v.end(), id) != v.end(); }
+
+CK_SESSION_HANDLE open_rw(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    REQUIRE(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s) == CKR_OK);
+    return s;
+}
+
+CK_STATE session_state(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s) {
+    CK_SESSION_INFO info{};
+    REQUIRE(f->C_GetSessionInfo(s, &info) == CKR_OK);
+    return info.state;
+}
+
+CK_FLAGS pin_flags(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) { return token_info(f, slot).flags & kPinFlags; }
+
+std::string token_serial(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) { return field(token_info(f, slot).serialNumber); }
+
+std::string reader_name(ModuleWorld& w, int reader) {
+    return w.readers.snapshot().at(static_cast<std::size_t>(reader)).name;
+}
+
+// VERIFY commands without data in a card's log: PIN counter reads (they cost no try).
+std::size_t empty_verify_count(const sim::JpkiCard& card) {
+    std::size_t n = 0;
+    for (const auto& l : card.log())
+        if (l.header.size() == 4 && l.header[1] == 0x20 && l.lc == 0) ++n;
+    return n;
+}
+
+// Reads C_WaitForSlotEvent(CKF_DONT_BLOCK) until CKR_NO_EVENT; returns the slots reported.
+std::vector<CK_SLOT_ID> drain_events(CK_FUNCTION_LIST_PTR f) {
+    std::vector<CK_SLOT_ID> got;
+    for (int i = 0; i < 64; ++i) {
+        CK_SLOT_ID slot = ~0UL;
+        const CK_RV rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr);
+        if (rv == CKR_NO_EVENT) return got;
+        REQUIRE(rv == CKR_OK);
+        got.push_back(slot);
+    }
+    FAIL("C_WaitForSlotEvent(CKF_DONT_BLOCK) never answered CKR_NO_EVENT");
+    return got;
+}
+
+// Waits for a child process at most `limit`; kills it when it overstays. Returns its exit
+// code, or -1 (killed or abnormal end).
+int wait_child(pid_t pid, std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+        const pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) break;
+        if (r < 0) return -1;
+        if (std::chrono::steady_clock::now() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Application mutex callbacks that count their use.
+std::atomic<int> g_creates{0}, g_destroys{0}, g_locks{0}, g_unlocks{0};
+CK_RV cb_create(CK_VOID_PTR_PTR m) {
+    if (!m) return CKR_ARGUMENTS_BAD;
+    *m = new std::mutex;
+    ++g_creates;
+    return CKR_OK;
+}
+CK_RV cb_destroy(CK_VOID_PTR m) {
+    delete static_cast<std::mutex*>(m);
+    ++g_destroys;
+    return CKR_OK;
+}
+CK_RV cb_lock(CK_VOID_PTR m) {
+    static_cast<std::mutex*>(m)->lock();
+    ++g_locks;
+    return CKR_OK;
+}
+CK_RV cb_unlock(CK_VOID_PTR m) {
+    ++g_unlocks;
+    static_cast<std::mutex*>(m)->unlock();
+    return CKR_OK;
+}
+void reset_callback_counters() { g_creates = g_destroys = g_locks = g_unlocks = 0; }
+
+CK_C_INITIALIZE_ARGS callback_args(CK_FLAGS flags) {
+    CK_C_INITIALIZE_ARGS a{};
+    a.CreateMutex = cb_create;
+    a.DestroyMutex = cb_destroy;
+    a.LockMutex = cb_lock;
+    a.UnlockMutex = cb_unlock;
+    a.flags = flags;
+    a.pReserved = nullptr;
+    return a;
+}
+
+CK_UTF8CHAR_PTR utf8(std::string& s) { return reinterpret_cast<CK_UTF8CHAR_PTR>(&s[0]); }
+
+// dlopen() of a copy of the module. Its static initialisers leak the global lock and the state
+// holder on purpose (module.cpp: they must outlive static destructors), once per load: not
+// something LeakSanitizer should report for a copy that is really unloaded.
+void* load_module_copy(const std::string& path) {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan::ScopedDisabler deliberate_leaks;
+#endif
+    return dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+}
+
+}  // namespace
+
+// --- 1. the function list and an uninitialised module ---------------------------------------
+
+TEST_CASE("module: C_GetFunctionList gives a complete 2.40 function list", "[module]") {
+    ModuleWorld w;
+    CHECK(w.f->C_GetFunctionList(nullptr) == CKR_ARGUMENTS_BAD);
+    CK_FUNCTION_LIST_PTR list = nullptr;
+    REQUIRE(w.f->C_GetFunctionList(&list) == CKR_OK);
+    REQUIRE(list == w.f);
+    CHECK(int(list->version.major) == 2);
+    CHECK(int(list->version.minor) == 40);
+#define JPKI_NONNULL(fn) CHECK(list->fn != nullptr);
+    JPKI_NONNULL(C_Initialize) JPKI_NONNULL(C_Finalize) JPKI_NONNULL(C_GetInfo) JPKI_NONNULL(C_GetFunctionList)
+    JPKI_NONNULL(C_GetSlotList) JPKI_NONNULL(C_GetSlotInfo) JPKI_NONNULL(C_GetTokenInfo)
+    JPKI_NONNULL(C_GetMechanismList) JPKI_NONNULL(C_GetMechanismInfo) JPKI_NONNULL(C_InitToken)
+    JPKI_NONNULL(C_InitPIN) JPKI_NONNULL(C_SetPIN) JPKI_NONNULL(C_OpenSession) JPKI_NONNULL(C_CloseSession)
+    JPKI_NONNULL(C_CloseAllSessions) JPKI_NONNULL(C_GetSessionInfo) JPKI_NONNULL(C_GetOperationState)
+    JPKI_NONNULL(C_SetOperationState) JPKI_NONNULL(C_Login) JPKI_NONNULL(C_Logout) JPKI_NONNULL(C_CreateObject)
+    JPKI_NONNULL(C_CopyObject) JPKI_NONNULL(C_DestroyObject) JPKI_NONNULL(C_GetObjectSize)
+    JPKI_NONNULL(C_GetAttributeValue) JPKI_NONNULL(C_SetAttributeValue) JPKI_NONNULL(C_FindObjectsInit)
+    JPKI_NONNULL(C_FindObjects) JPKI_NONNULL(C_FindObjectsFinal) JPKI_NONNULL(C_EncryptInit)
+    JPKI_NONNULL(C_Encrypt) JPKI_NONNULL(C_EncryptUpdate) JPKI_NONNULL(C_EncryptFinal) JPKI_NONNULL(C_DecryptInit)
+    JPKI_NONNULL(C_Decrypt) JPKI_NONNULL(C_DecryptUpdate) JPKI_NONNULL(C_DecryptFinal) JPKI_NONNULL(C_DigestInit)
+    JPKI_NONNULL(C_Digest) JPKI_NONNULL(C_DigestUpdate) JPKI_NONNULL(C_DigestKey) JPKI_NONNULL(C_DigestFinal)
+    JPKI_NONNULL(C_SignInit) JPKI_NONNULL(C_Sign) JPKI_NONNULL(C_SignUpdate) JPKI_NONNULL(C_SignFinal)
+    JPKI_NONNULL(C_SignRecoverInit) JPKI_NONNULL(C_SignRecover) JPKI_NONNULL(C_VerifyInit) JPKI_NONNULL(C_Verify)
+    JPKI_NONNULL(C_VerifyUpdate) JPKI_NONNULL(C_VerifyFinal) JPKI_NONNULL(C_VerifyRecoverInit)
+    JPKI_NONNULL(C_VerifyRecover) JPKI_NONNULL(C_DigestEncryptUpdate) JPKI_NONNULL(C_DecryptDigestUpdate)
+    JPKI_NONNULL(C_SignEncryptUpdate) JPKI_NONNULL(C_DecryptVerifyUpdate) JPKI_NONNULL(C_GenerateKey)
+    JPKI_NONNULL(C_GenerateKeyPair) JPKI_NONNULL(C_WrapKey) JPKI_NONNULL(C_UnwrapKey) JPKI_NONNULL(C_DeriveKey)
+    JPKI_NONNULL(C_SeedRandom) JPKI_NONNULL(C_GenerateRandom) JPKI_NONNULL(C_GetFunctionStatus)
+    JPKI_NONNULL(C_CancelFunction) JPKI_NONNULL(C_WaitForSlotEvent)
+#undef JPKI_NONNULL
+}
+
+TEST_CASE("module: every function answers CKR_CRYPTOKI_NOT_INITIALIZED before C_Initialize and after C_Finalize",
+          "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    CK_FUNCTION_LIST_PTR f = w.f;
+    // Well-formed arguments everywhere, so that only the missing initialisation is wrong.
+    CK_INFO info{};
+    CK_SLOT_INFO slot_info{};
+    CK_TOKEN_INFO tok{};
+    CK_SESSION_INFO sess{};
+    CK_SLOT_ID ids[8];
+    CK_ULONG n = 8;
+    CK_SLOT_ID event_slot = 0;
+    CK_SESSION_HANDLE h = 1;
+    CK_MECHANISM_TYPE mechs[32];
+    CK_MECHANISM_INFO mech_info{};
+    std::string pin = "1234";
+    std::string label = padded("label", 32);
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_ATTRIBUTE attr{CKA_CLASS, &cls, sizeof cls};
+    CK_OBJECT_HANDLE objs[4];
+    CK_MECHANISM mech{CKM_SHA256_RSA_PKCS, nullptr, 0};
+    CK_BYTE data[32] = {};
+    CK_BYTE sig[256];
+    CK_ULONG sig_len = sizeof sig;
+    CK_OBJECT_HANDLE pub = 0, priv = 0;
+    std::vector<std::pair<const char*, std::function<CK_RV()>>> calls = {
+        {"C_GetInfo", [&] { return f->C_GetInfo(&info); }},
+        {"C_GetSlotList", [&] { n = 8; return f->C_GetSlotList(CK_FALSE, ids, &n); }},
+        {"C_GetSlotInfo", [&] { return f->C_GetSlotInfo(0, &slot_info); }},
+        {"C_GetTokenInfo", [&] { return f->C_GetTokenInfo(0, &tok); }},
+        {"C_GetMechanismList", [&] { n = 32; return f->C_GetMechanismList(0, mechs, &n); }},
+        {"C_GetMechanismInfo", [&] { return f->C_GetMechanismInfo(0, CKM_RSA_PKCS, &mech_info); }},
+        {"C_WaitForSlotEvent", [&] { return f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event_slot, nullptr); }},
+        {"C_InitToken", [&] { return f->C_InitToken(0, utf8(pin), pin.size(), utf8(label)); }},
+        {"C_OpenSession", [&] { return f->C_OpenSession(0, CKF_SERIAL_SESSION, nullptr, nullptr, &h); }},
+        {"C_CloseSession", [&] { return f->C_CloseSession(1); }},
+        {"C_CloseAllSessions", [&] { return f->C_CloseAllSessions(0); }},
+        {"C_GetSessionInfo", [&] { return f->C_GetSessionInfo(1, &sess); }},
+        {"C_Login", [&] { return f->C_Login(1, CKU_USER, utf8(pin), pin.size()); }},
+        {"C_Logout", [&] { return f->C_Logout(1); }},
+        {"C_InitPIN", [&] { return f->C_InitPIN(1, utf8(pin), pin.size()); }},
+        {"C_SetPIN", [&] { return f->C_SetPIN(1, utf8(pin), pin.size(), utf8(pin), pin.size()); }},
+        {"C_FindObjectsInit", [&] { return f->C_FindObjectsInit(1, &attr, 1); }},
+        {"C_FindObjects", [&] { return f->C_FindObjects(1, objs, 4, &n); }},
+        {"C_FindObjectsFinal", [&] { return f->C_FindObjectsFinal(1); }},
+        {"C_GetAttributeValue", [&] { return f->C_GetAttributeValue(1, 1, &attr, 1); }},
+        {"C_CreateObject", [&] { return f->C_CreateObject(1, &attr, 1, objs); }},
+        {"C_DestroyObject", [&] { return f->C_DestroyObject(1, 1); }},
+        {"C_SetAttributeValue", [&] { return f->C_SetAttributeValue(1, 1, &attr, 1); }},
+        {"C_GenerateKeyPair", [&] { return f->C_GenerateKeyPair(1, &mech, nullptr, 0, nullptr, 0, &pub, &priv); }},
+        {"C_SignInit", [&] { return f->C_SignInit(1, &mech, 1); }},
+        {"C_Sign", [&] { sig_len = sizeof sig; return f->C_Sign(1, data, sizeof data, sig, &sig_len); }},
+        {"C_VerifyInit", [&] { return f->C_VerifyInit(1, &mech, 1); }},
+        {"C_DigestInit", [&] { return f->C_DigestInit(1, &mech); }},
+        {"C_GenerateRandom", [&] { return f->C_GenerateRandom(1, data, sizeof data); }},
+        {"C_GetFunctionStatus", [&] { return f->C_GetFunctionStatus(1); }},
+    };
+    auto all_uninitialised = [&] {
+        for (auto& [name, call] : calls) {
+            INFO(name);
+            CHECK(call() == CKR_CRYPTOKI_NOT_INITIALIZED);
+        }
+        CHECK(f->C_Finalize(nullptr) == CKR_CRYPTOKI_NOT_INITIALIZED);
+    };
+    SECTION("before the first C_Initialize") { all_uninitialised(); }
+    SECTION("after C_Finalize") {
+        REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
+        REQUIRE(f->C_OpenSession(0, CKF_SERIAL_SESSION, nullptr, nullptr, &h) == CKR_OK);
+        REQUIRE(f->C_Finalize(nullptr) == CKR_OK);
+        all_uninitialised();
+    }
+}
+
+// --- 2. C_Initialize, C_Finalize, C_GetInfo -------------------------------------------------
+
+TEST_CASE("module: a second C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED", "[module]") {
     ModuleWorld w;
     w.add_card(1);
     auto slots = initialize_and_list(w.f);
     REQUIRE(slots.size() == 2);
-    CK_TOKEN_INFO auth = token_info(w.f, slots[0]);
-    CK_TOKEN_INFO sign = token_info(w.f, slots[1]);
-    CHECK(std::string(reinterpret_cast<char*>(auth.label), 32).rfind("JPKI Authentication", 0) == 0);
-    CHECK(std::string(reinterpret_cast<char*>(sign.label), 32).rfind("JPKI Signature", 0) == 0);
-    CHECK(std::string(reinterpret_cast<char*>(auth.serialNumber), 16) == card_config(1).serial);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    CHECK(w.f->C_Initialize(nullptr) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    CHECK(w.f->C_Initialize(&args) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    // The refused call left the module as it was.
+    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+}
+
+TEST_CASE("module: C_Initialize with a non-null pReserved answers CKR_ARGUMENTS_BAD", "[module]") {
+    ModuleWorld w;
+    int something = 0;
+    CK_C_INITIALIZE_ARGS args{};
+    args.pReserved = &something;
+    CHECK(w.f->C_Initialize(&args) == CKR_ARGUMENTS_BAD);
+    args.flags = CKF_OS_LOCKING_OK;
+    CHECK(w.f->C_Initialize(&args) == CKR_ARGUMENTS_BAD);
+    CK_INFO info{};
+    CHECK(w.f->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+TEST_CASE("module: C_Initialize with only some mutex callbacks answers CKR_ARGUMENTS_BAD", "[module]") {
+    ModuleWorld w;
+    for (unsigned mask = 1; mask < 15; ++mask) {  // every subset except none and all four
+        for (CK_FLAGS flags : {CK_FLAGS(0), CK_FLAGS(CKF_OS_LOCKING_OK)}) {
+            CK_C_INITIALIZE_ARGS args = callback_args(flags);
+            if (!(mask & 1)) args.CreateMutex = nullptr;
+            if (!(mask & 2)) args.DestroyMutex = nullptr;
+            if (!(mask & 4)) args.LockMutex = nullptr;
+            if (!(mask & 8)) args.UnlockMutex = nullptr;
+            INFO("callbacks given: mask " << mask << ", flags " << flags);
+            CHECK(w.f->C_Initialize(&args) == CKR_ARGUMENTS_BAD);
+        }
+    }
+    CK_INFO info{};
+    CHECK(w.f->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+TEST_CASE("module: mutex callbacks given without CKF_OS_LOCKING_OK are the locks the module uses", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    reset_callback_counters();
+    CK_C_INITIALIZE_ARGS args = callback_args(0);
+    REQUIRE(w.f->C_Initialize(&args) == CKR_OK);
+    auto slots = slot_list(w.f, CK_TRUE);
+    REQUIRE(slots.size() == 2);
+    const int created = g_creates.load();
+    CHECK(created >= 1);
+    const int locks_before = g_locks.load();
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    const int locks_after_open = g_locks.load();
+    CHECK(locks_after_open > locks_before);
+    token_info(w.f, slots[0]);
+    CHECK(g_locks.load() > locks_after_open);
+    CHECK(g_locks.load() == g_unlocks.load());  // every lock taken was given back
+    CHECK(w.f->C_CloseSession(s) == CKR_OK);
+    REQUIRE(w.f->C_Finalize(nullptr) == CKR_OK);
+    // Every mutex the module created through the application is destroyed the same way.
+    CHECK(g_destroys.load() == g_creates.load());
+    CHECK(g_locks.load() == g_unlocks.load());
+}
+
+TEST_CASE("module: C_Initialize accepts CKF_OS_LOCKING_OK with or without callbacks", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    CK_C_INITIALIZE_ARGS with = callback_args(CKF_OS_LOCKING_OK);
+    CK_C_INITIALIZE_ARGS without{};
+    without.flags = CKF_OS_LOCKING_OK;
+    for (CK_C_INITIALIZE_ARGS* args : {&with, &without}) {
+        REQUIRE(w.f->C_Initialize(args) == CKR_OK);
+        auto slots = slot_list(w.f, CK_TRUE);
+        REQUIRE(slots.size() == 2);
+        CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+        token_info(w.f, slots[0]);
+        CHECK(w.f->C_CloseSession(s) == CKR_OK);
+        REQUIRE(w.f->C_Finalize(nullptr) == CKR_OK);
+    }
+}
+
+TEST_CASE("module: C_Finalize with a non-null pReserved answers CKR_ARGUMENTS_BAD and finalizes nothing",
+          "[module]") {
+    ModuleWorld w;
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    int something = 0;
+    CHECK(w.f->C_Finalize(&something) == CKR_ARGUMENTS_BAD);
+    CK_INFO info{};
+    CHECK(w.f->C_GetInfo(&info) == CKR_OK);
+    CHECK(w.f->C_Finalize(nullptr) == CKR_OK);
+    CHECK(w.f->C_Finalize(nullptr) == CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+TEST_CASE("module: fifty C_Initialize / C_Finalize cycles", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    for (int i = 0; i < 50; ++i) {
+        INFO("cycle " << i);
+        REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+        CK_ULONG n = 0;
+        REQUIRE(w.f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+        CHECK(n == 2);
+        REQUIRE(w.f->C_Finalize(nullptr) == CKR_OK);
+    }
+}
+
+TEST_CASE("module: C_GetInfo reports Cryptoki 2.40 in blank-padded fields", "[module]") {
+    ModuleWorld w;
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    CK_INFO info;
+    std::memset(&info, 0xA5, sizeof info);
+    REQUIRE(w.f->C_GetInfo(&info) == CKR_OK);
+    CHECK(int(info.cryptokiVersion.major) == 2);
+    CHECK(int(info.cryptokiVersion.minor) == 40);
+    CHECK(info.flags == 0);
+    CHECK(field(info.manufacturerID) == padded("jpki-pkcs11 project", 32));
+    CHECK(field(info.libraryDescription) == padded("JPKI My Number Card PKCS#11", 32));
+    CHECK(w.f->C_GetInfo(nullptr) == CKR_ARGUMENTS_BAD);
+}
+
+// --- 3. loading and unloading ---------------------------------------------------------------
+
+TEST_CASE("module: dlopen, C_Initialize, C_GetSlotList, C_Finalize, dlclose five times", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    SECTION("the test module (also held open by the fixture)") {
+        for (int i = 0; i < 5; ++i) {
+            INFO("round " << i);
+            void* handle = dlopen(module_path().c_str(), RTLD_NOW | RTLD_LOCAL);
+            REQUIRE(handle != nullptr);
+            auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList"));
+            REQUIRE(get != nullptr);
+            CK_FUNCTION_LIST_PTR f = nullptr;
+            REQUIRE(get(&f) == CKR_OK);
+            REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
+            CK_ULONG n = 0;
+            CHECK(f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+            CHECK(n == 2);
+            CHECK(f->C_Finalize(nullptr) == CKR_OK);
+            CHECK(dlclose(handle) == 0);
+        }
+    }
+    SECTION("a private copy, really unloaded each time; fork() still works afterwards") {
+        // A copy under another name is a module of its own (own statics, own simulated
+        // readers), so dlclose unloads it: its fork handlers must go with it.
+        char dir[] = "/tmp/jpki-module-copy.XXXXXX";
+        REQUIRE(mkdtemp(dir) != nullptr);
+        const std::string copy = std::string(dir) + "/jpki-pkcs11-copy.so";
+        {
+            const Bytes image = read_file(module_path());
+            FILE* out = std::fopen(copy.c_str(), "wb");
+            REQUIRE(out != nullptr);
+            REQUIRE(std::fwrite(image.data(), 1, image.size(), out) == image.size());
+            REQUIRE(std::fclose(out) == 0);
+        }
+        for (int i = 0; i < 5; ++i) {
+            INFO("round " << i);
+            void* handle = load_module_copy(copy);
+            REQUIRE(handle != nullptr);
+            auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList"));
+            auto sim = reinterpret_cast<sim::SimReaders* (*)()>(dlsym(handle, "jpki_test_sim_readers"));
+            REQUIRE(get != nullptr);
+            REQUIRE(sim != nullptr);
+            CK_FUNCTION_LIST_PTR f = nullptr;
+            REQUIRE(get(&f) == CKR_OK);
+            REQUIRE(f != w.f);
+            sim::SimReaders& readers = *sim();
+            REQUIRE(&readers != &w.readers);
+            readers.insert(readers.add_reader("Copy Reader"), card_config(2));
+            REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
+            CK_ULONG n = 0;
+            CHECK(f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+            CHECK(n == 2);
+            CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+            CHECK(f->C_OpenSession(0, CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_OK);
+            CHECK(f->C_Finalize(nullptr) == CKR_OK);
+            readers.clear();
+            CHECK(dlclose(handle) == 0);
+            const pid_t pid = fork();
+            REQUIRE(pid >= 0);
+            if (pid == 0) _exit(0);
+            CHECK(wait_child(pid, 10s) == 0);
+        }
+        // The fixture's module is untouched by all this.
+        CHECK(initialize_and_list(w.f).size() == 2);
+        std::remove(copy.c_str());
+        rmdir(dir);
+    }
+}
+
+// --- 4. slots -------------------------------------------------------------------------------
+
+TEST_CASE("module: two slots per reader, authentication then signature, with stable IDs", "[module]") {
+    ModuleWorld w;
+    const int r1 = w.add_card(1);
+    const int r2 = w.add_card(2);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    CHECK(std::set<CK_SLOT_ID>(all.begin(), all.end()).size() == 4);
+    const std::string names[2] = {reader_name(w, r1), reader_name(w, r2)};
+    for (std::size_t i = 0; i < 4; ++i) {
+        INFO("slot " << all[i]);
+        CK_SLOT_INFO si{};
+        REQUIRE(w.f->C_GetSlotInfo(all[i], &si) == CKR_OK);
+        CHECK(field(si.slotDescription).rfind(names[i / 2], 0) == 0);
+        CHECK(field(token_info(w.f, all[i]).label) ==
+              padded(i % 2 == 0 ? "JPKI Authentication" : "JPKI Signature", 32));
+    }
+    CHECK(slot_list(w.f, CK_FALSE) == all);
+    CHECK(slot_list(w.f, CK_TRUE) == all);
+}
+
+TEST_CASE("module: C_GetSlotList follows the two-call protocol", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    CK_ULONG n = 0;
+    REQUIRE(w.f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+    REQUIRE(n == 2);
+    CK_SLOT_ID ids[4] = {~0UL, ~0UL, ~0UL, ~0UL};
+    CK_ULONG small = 1;
+    CHECK(w.f->C_GetSlotList(CK_TRUE, ids, &small) == CKR_BUFFER_TOO_SMALL);
+    CHECK(small == 2);
+    CK_ULONG zero = 0;
+    CHECK(w.f->C_GetSlotList(CK_FALSE, ids, &zero) == CKR_BUFFER_TOO_SMALL);
+    CHECK(zero == 2);
+    CK_ULONG exact = 2;
+    CHECK(w.f->C_GetSlotList(CK_TRUE, ids, &exact) == CKR_OK);
+    CHECK(exact == 2);
+    CHECK(ids[0] != ids[1]);
+    CHECK(ids[2] == ~0UL);
+    CK_ULONG large = 4;
+    CK_SLOT_ID again[4] = {~0UL, ~0UL, ~0UL, ~0UL};
+    CHECK(w.f->C_GetSlotList(CK_TRUE, again, &large) == CKR_OK);
+    CHECK(large == 2);
+    CHECK(again[0] == ids[0]);
+    CHECK(again[1] == ids[1]);
+    CHECK(w.f->C_GetSlotList(CK_TRUE, nullptr, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_GetSlotList(CK_FALSE, ids, nullptr) == CKR_ARGUMENTS_BAD);
+}
+
+TEST_CASE("module: an empty reader's slots are listed only with tokenPresent FALSE", "[module]") {
+    ModuleWorld w;
+    const int card = w.add_card(1);
+    const int empty = w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(w.f, CK_FALSE);
+    auto present = slot_list(w.f, CK_TRUE);
+    REQUIRE(all.size() == 4);
+    REQUIRE(present.size() == 2);
+    for (CK_SLOT_ID id : all) {
+        CK_SLOT_INFO si{};
+        REQUIRE(w.f->C_GetSlotInfo(id, &si) == CKR_OK);
+        const bool in_empty = field(si.slotDescription).rfind(reader_name(w, empty), 0) == 0;
+        const bool in_card = field(si.slotDescription).rfind(reader_name(w, card), 0) == 0;
+        INFO("slot " << id);
+        CHECK(in_empty != in_card);
+        CHECK(contains(present, id) == in_card);
+        CK_TOKEN_INFO tok{};
+        CHECK(w.f->C_GetTokenInfo(id, &tok) == (in_card ? CKR_OK : CKR_TOKEN_NOT_PRESENT));
+    }
+}
+
+TEST_CASE("module: C_GetSlotInfo reports a removable hardware slot named after its reader", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        INFO("slot " << all[i]);
+        CK_SLOT_INFO si{};
+        REQUIRE(w.f->C_GetSlotInfo(all[i], &si) == CKR_OK);
+        const CK_FLAGS expected = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (i < 2 ? CKF_TOKEN_PRESENT : 0);
+        CHECK(si.flags == expected);
+        CHECK(field(si.manufacturerID) == padded("PC/SC reader", 32));
+    }
+    CK_SLOT_INFO si{};
+    REQUIRE(w.f->C_GetSlotInfo(all[0], &si) == CKR_OK);
+    CHECK(field(si.slotDescription) == padded(reader_name(w, r), 64));
+    CHECK(w.f->C_GetSlotInfo(all[0], nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_GetSlotInfo(4, &si) == CKR_SLOT_ID_INVALID);
+    CHECK(w.f->C_GetSlotInfo(~0UL, &si) == CKR_SLOT_ID_INVALID);
+    CK_TOKEN_INFO tok{};
+    CHECK(w.f->C_GetTokenInfo(4, &tok) == CKR_SLOT_ID_INVALID);
+    CHECK(w.f->C_GetTokenInfo(all[0], nullptr) == CKR_ARGUMENTS_BAD);
+}
+
+TEST_CASE("module: a card without a signature certificate has no signature token", "[module]") {
+    ModuleWorld w;
+    auto config = card_config(1);
+    config.has_sign_cert = false;
+    w.add_card(1, config);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 2);
+    auto present = slot_list(w.f, CK_TRUE);
+    REQUIRE(present == std::vector<CK_SLOT_ID>{all[0]});
+    CHECK(field(token_info(w.f, all[0]).label) == padded("JPKI Authentication", 32));
+    CK_TOKEN_INFO tok{};
+    CHECK(w.f->C_GetTokenInfo(all[1], &tok) == CKR_TOKEN_NOT_PRESENT);
+    CK_SLOT_INFO si{};
+    REQUIRE(w.f->C_GetSlotInfo(all[1], &si) == CKR_OK);
+    CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CHECK(w.f->C_OpenSession(all[1], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
+}
+
+TEST_CASE("module: a reader added after C_Initialize gets new slot IDs, the old ones unchanged", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto before = slot_list(w.f, CK_FALSE);
+    REQUIRE(before.size() == 2);
+    const std::string serial1 = token_serial(w.f, before[0]);
+    w.add_card(2);
+    const auto after = slot_list(w.f, CK_FALSE);
+    REQUIRE(after.size() == 4);
+    CHECK(after[0] == before[0]);
+    CHECK(after[1] == before[1]);
+    CHECK(std::set<CK_SLOT_ID>(after.begin(), after.end()).size() == 4);
+    CHECK(slot_list(w.f, CK_TRUE) == after);
+    CHECK(token_serial(w.f, before[0]) == serial1);
+    CHECK(token_serial(w.f, after[2]) == card_config(2).serial);
+    CHECK(field(token_info(w.f, after[3]).label) == padded("JPKI Signature", 32));
+}
+
+TEST_CASE("module: the slot list never shrinks when a card or a reader goes away", "[module]") {
+    ModuleWorld w;
+    const int r1 = w.add_card(1);
+    w.add_card(2);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+
+    w.readers.remove(r1);  // card 1 pulled out
+    CHECK(slot_list(w.f, CK_FALSE) == all);
+    CHECK(slot_list(w.f, CK_TRUE) == std::vector<CK_SLOT_ID>{all[2], all[3]});
+    CK_SLOT_INFO si{};
+    REQUIRE(w.f->C_GetSlotInfo(all[0], &si) == CKR_OK);
+    CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+    CK_TOKEN_INFO tok{};
+    CHECK(w.f->C_GetTokenInfo(all[1], &tok) == CKR_TOKEN_NOT_PRESENT);
+
+    w.readers.clear();  // both readers unplugged
+    CHECK(slot_list(w.f, CK_FALSE) == all);
+    CHECK(slot_list(w.f, CK_TRUE).empty());
+    for (CK_SLOT_ID id : all) {
+        INFO("slot " << id);
+        REQUIRE(w.f->C_GetSlotInfo(id, &si) == CKR_OK);
+        CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+        CHECK(w.f->C_GetTokenInfo(id, &tok) == CKR_TOKEN_NOT_PRESENT);
+    }
+}
+
+// --- 5. tokens ------------------------------------------------------------------------------
+
+TEST_CASE("module: token info names both tokens and gives their PIN rules and flags", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    const CK_TOKEN_INFO auth = token_info(w.f, slots[0]);
+    const CK_TOKEN_INFO sign = token_info(w.f, slots[1]);
+    CHECK(field(auth.label) == padded("JPKI Authentication", 32));
+    CHECK(field(sign.label) == padded("JPKI Signature", 32));
+    CHECK(field(auth.label).find(':') == std::string::npos);
+    CHECK(field(sign.label).find(':') == std::string::npos);
+    for (const CK_TOKEN_INFO* t : {&auth, &sign}) {
+        CHECK(field(t->manufacturerID) == padded("J-LIS", 32));
+        CHECK(field(t->model) == padded("My Number Card", 16));
+        const CK_FLAGS required = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
+        CHECK((t->flags & required) == required);
+        // Deliberately absent: CKF_WRITE_PROTECTED (read-write sessions must open), and no
+        // counter flag on a fresh card, no protected authentication path, no RNG, no clock.
+        CHECK((t->flags & CKF_WRITE_PROTECTED) == 0);
+        CHECK((t->flags & kPinFlags) == 0);
+        CHECK((t->flags & (CKF_PROTECTED_AUTHENTICATION_PATH | CKF_RNG | CKF_CLOCK_ON_TOKEN)) == 0);
+    }
+    CHECK(auth.ulMinPinLen == 4);
+    CHECK(auth.ulMaxPinLen == 4);
+    CHECK(sign.ulMinPinLen == 6);
+    CHECK(sign.ulMaxPinLen == 16);
+}
+
+TEST_CASE("module: both tokens show the card's serial, different between cards", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    w.add_card(2);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 4);
+    const std::string s1 = card_config(1).serial, s2 = card_config(2).serial;
+    REQUIRE(s1 != s2);
+    CHECK(token_serial(w.f, slots[0]) == padded(s1, 16));
+    CHECK(token_serial(w.f, slots[1]) == padded(s1, 16));
+    CHECK(token_serial(w.f, slots[2]) == padded(s2, 16));
+    CHECK(token_serial(w.f, slots[3]) == padded(s2, 16));
+    for (CK_SLOT_ID id : slots) CHECK(token_serial(w.f, id).rfind("00000000", 0) != 0);
+}
+
+TEST_CASE("module: read-write sessions open, and every write is refused", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_rw(w.f, slots[0]);
+    CK_SESSION_INFO info{};
+    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    CHECK(info.state == CKS_RW_PUBLIC_SESSION);
+    CHECK(info.flags == (CKF_SERIAL_SESSION | CKF_RW_SESSION));
+    REQUIRE(login(w.f, s, "1234") == CKR_OK);
+    CHECK(session_state(w.f, s) == CKS_RW_USER_FUNCTIONS);
+
+    CK_OBJECT_CLASS cls = CKO_DATA;
+    CK_ATTRIBUTE attr{CKA_CLASS, &cls, sizeof cls};
+    CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+    CHECK(w.f->C_CreateObject(s, &attr, 1, &obj) == CKR_TOKEN_WRITE_PROTECTED);
+    auto objects = find(w.f, s, ~0UL);
+    REQUIRE_FALSE(objects.empty());
+    CHECK(w.f->C_DestroyObject(s, objects[0]) == CKR_TOKEN_WRITE_PROTECTED);
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE label{CKA_PRIVATE, &yes, sizeof yes};
+    CHECK(w.f->C_SetAttributeValue(s, objects[0], &label, 1) == CKR_TOKEN_WRITE_PROTECTED);
+    CK_MECHANISM gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+    CHECK(w.f->C_GenerateKeyPair(s, &gen, nullptr, 0, nullptr, 0, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
+    std::string so_pin = "1234";
+    std::string tlabel = padded("x", 32);
+    CHECK(w.f->C_InitToken(slots[0], utf8(so_pin), so_pin.size(), utf8(tlabel)) == CKR_TOKEN_WRITE_PROTECTED);
+    std::string old_pin = "1234", new_pin = "5678";
+    CHECK(w.f->C_SetPIN(s, utf8(old_pin), old_pin.size(), utf8(new_pin), new_pin.size()) ==
+          CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(w.f->C_InitPIN(s, utf8(new_pin), new_pin.size()) == CKR_USER_NOT_LOGGED_IN);
+    // Nothing reached the card's PIN: the right one still logs in, and no try was spent.
+    CHECK(w.readers.card(r)->tries_left(false) == 3);
+}
+
+// --- 6. the PIN counters as token flags -----------------------------------------------------
+
+TEST_CASE("module: wrong authentication PINs show COUNT_LOW, FINAL_TRY and LOCKED at once", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    CHECK(pin_flags(w.f, slots[0]) == 0);
+
+    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(pin_flags(w.f, slots[0]) == CKF_USER_PIN_COUNT_LOW);
+    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+    CHECK(card->tries_left(false) == 0);
+    CHECK(pin_flags(w.f, slots[1]) == 0);  // the signature token's own counter is untouched
+
+    const std::size_t verifies = card->verify_with_data_count();
+    const std::size_t apdus = card->log().size();
+    CHECK(login(w.f, s, "1234") == CKR_PIN_LOCKED);
+    CHECK(card->verify_with_data_count() == verifies);
+    CHECK(card->log().size() == apdus);
+    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+}
+
+TEST_CASE("module: a PIN blocked before the module saw the card is refused without being sent", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto card = w.readers.card(r);
+    card->set_tries_left(false, 0);
+    card->set_tries_left(true, 0);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
+    // No C_GetTokenInfo first: the module learns of the blocked PIN at C_Login.
+    CHECK(login(w.f, auth, "1234") == CKR_PIN_LOCKED);
+    CHECK(login(w.f, sign, "SIGN1234") == CKR_PIN_LOCKED);
+    CHECK(card->verify_with_data_count() == 0);
+    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+}
+
+TEST_CASE("module: C_GetTokenInfo reads the PIN counter without spending a try, and caches it", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    card->clear_log();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) token_info(w.f, slots[0]);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(card->tries_left(false) == 3);
+    CHECK(card->verify_with_data_count() == 0);
+    CHECK(empty_verify_count(*card) >= 1);  // the counter was read from the card
+    // At most one read per second of calls (plus the first).
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(took).count();
+    CHECK(empty_verify_count(*card) <= static_cast<std::size_t>(2 + seconds));
+}
+
+TEST_CASE("module: a PIN try spent in another process shows within about a second", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    REQUIRE(pin_flags(w.f, slots[0]) == 0);
+    card->set_tries_left(false, 1);  // two wrong PINs typed elsewhere
+    std::this_thread::sleep_for(1100ms);
+    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    CHECK(card->verify_with_data_count() == 0);
+}
+
+TEST_CASE("module: the signature token's flags follow its five tries", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
+    REQUIRE(pin_flags(w.f, slots[1]) == 0);
+    CHECK(login(w.f, s, "WRONG123") == CKR_PIN_INCORRECT);
+    CHECK(card->tries_left(true) == 4);
+    CHECK(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
+    CHECK(pin_flags(w.f, slots[0]) == 0);  // the authentication PIN is another counter
+    card->set_tries_left(true, 2);
+    std::this_thread::sleep_for(1100ms);
+    CHECK(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
+    card->set_tries_left(true, 1);
+    std::this_thread::sleep_for(1100ms);
+    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    card->set_tries_left(true, 0);
+    std::this_thread::sleep_for(1100ms);
+    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+    const std::size_t verifies = card->verify_with_data_count();
+    CHECK(login(w.f, s, "SIGN1234") == CKR_PIN_LOCKED);
+    CHECK(card->verify_with_data_count() == verifies);
+}
+
+// --- 7. sessions ----------------------------------------------------------------------------
+
+TEST_CASE("module: C_OpenSession checks its flags, slot and arguments", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CHECK(w.f->C_OpenSession(all[0], 0, nullptr, nullptr, &s) == CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+    CHECK(w.f->C_OpenSession(all[0], CKF_RW_SESSION, nullptr, nullptr, &s) == CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+    CHECK(w.f->C_OpenSession(all[0], CKF_SERIAL_SESSION, nullptr, nullptr, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_OpenSession(4, CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_SLOT_ID_INVALID);
+    CHECK(w.f->C_OpenSession(all[2], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(w.f->C_OpenSession(all[3], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(s == CK_INVALID_HANDLE);
+    // pApplication and Notify are accepted.
+    int app = 0;
+    CHECK(w.f->C_OpenSession(all[0], CKF_SERIAL_SESSION, &app, nullptr, &s) == CKR_OK);
+    CHECK(s != CK_INVALID_HANDLE);
+}
+
+TEST_CASE("module: session handles are distinct and never reused after close", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    std::set<CK_SESSION_HANDLE> seen;
+    for (int round = 0; round < 3; ++round) {
+        std::vector<CK_SESSION_HANDLE> open;
+        for (int i = 0; i < 6; ++i) {
+            CK_SESSION_HANDLE s = open_session(w.f, slots[static_cast<std::size_t>(i % 2)]);
+            CHECK(s != CK_INVALID_HANDLE);
+            CHECK(seen.insert(s).second);
+            open.push_back(s);
+        }
+        for (CK_SESSION_HANDLE s : open) CHECK(w.f->C_CloseSession(s) == CKR_OK);
+    }
+}
+
+TEST_CASE("module: C_CloseSession of an unknown or closed handle answers CKR_SESSION_HANDLE_INVALID", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    CHECK(w.f->C_CloseSession(CK_INVALID_HANDLE) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(w.f->C_CloseSession(s + 1000) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(w.f->C_CloseSession(s) == CKR_OK);
+    CHECK(w.f->C_CloseSession(s) == CKR_SESSION_HANDLE_INVALID);
+    CK_SESSION_INFO info{};
+    CHECK(w.f->C_GetSessionInfo(s, &info) == CKR_SESSION_HANDLE_INVALID);
+}
+
+TEST_CASE("module: C_GetSessionInfo reports the slot, state and flags", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
+    CK_SESSION_INFO info;
+    std::memset(&info, 0xA5, sizeof info);
+    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    CHECK(info.slotID == slots[1]);
+    CHECK(info.state == CKS_RO_PUBLIC_SESSION);
+    CHECK(info.flags == CKF_SERIAL_SESSION);
+    CHECK(info.ulDeviceError == 0);
+    REQUIRE(login(w.f, s, "SIGN1234") == CKR_OK);
+    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    CHECK(info.state == CKS_RO_USER_FUNCTIONS);
+    CHECK(info.slotID == slots[1]);
+    CHECK(w.f->C_GetSessionInfo(s, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_GetSessionInfo(s + 1000, &info) == CKR_SESSION_HANDLE_INVALID);
+}
+
+TEST_CASE("module: C_CloseAllSessions closes only that slot's sessions", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    w.add_card(2);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 4);
+    CK_SESSION_HANDLE a1 = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE a2 = open_rw(w.f, slots[0]);
+    CK_SESSION_HANDLE sg = open_session(w.f, slots[1]);
+    CK_SESSION_HANDLE other = open_session(w.f, slots[2]);
+    CHECK(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);
+    CK_SESSION_INFO info{};
+    CHECK(w.f->C_GetSessionInfo(a1, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(w.f->C_GetSessionInfo(a2, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(w.f->C_GetSessionInfo(sg, &info) == CKR_OK);
+    CHECK(info.slotID == slots[1]);
+    CHECK(w.f->C_GetSessionInfo(other, &info) == CKR_OK);
+    CHECK(info.slotID == slots[2]);
+    CHECK(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);  // nothing left to close
+    CHECK(w.f->C_CloseAllSessions(99) == CKR_SLOT_ID_INVALID);
+}
+
+// --- 8. login -------------------------------------------------------------------------------
+
+TEST_CASE("module: a login belongs to the token: all its sessions, not the other token's", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE s2 = open_rw(w.f, slots[0]);
+    CK_SESSION_HANDLE other = open_session(w.f, slots[1]);
+    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
+    CHECK(session_state(w.f, s1) == CKS_RO_USER_FUNCTIONS);
+    CHECK(session_state(w.f, s2) == CKS_RW_USER_FUNCTIONS);
+    CHECK(session_state(w.f, other) == CKS_RO_PUBLIC_SESSION);
+    // A session opened after the login is logged in too.
+    CK_SESSION_HANDLE s3 = open_session(w.f, slots[0]);
+    CHECK(session_state(w.f, s3) == CKS_RO_USER_FUNCTIONS);
+}
+
+TEST_CASE("module: C_Login on a logged-in token answers CKR_USER_ALREADY_LOGGED_IN", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
+    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
+    auto card = w.readers.card(r);
+    const std::size_t verifies = card->verify_with_data_count();
+    CHECK(login(w.f, s1, "1234") == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(w.f, s2, "1234") == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(w.f, s2, "9999") == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(card->verify_with_data_count() == verifies);
+    CHECK(card->tries_left(false) == 3);
+}
+
+TEST_CASE("module: C_Logout makes the token's sessions public; without a login it is refused", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
+    CHECK(w.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
+    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
+    CHECK(w.f->C_Logout(s2) == CKR_OK);  // any session of the token logs it out
+    CHECK(session_state(w.f, s1) == CKS_RO_PUBLIC_SESSION);
+    CHECK(session_state(w.f, s2) == CKS_RO_PUBLIC_SESSION);
+    CHECK(w.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(w.f->C_Logout(s1 + 1000) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(login(w.f, s2, "1234") == CKR_OK);  // and logs in again
+}
+
+TEST_CASE("module: closing a token's last session logs it out", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
+    REQUIRE(login(w.f, sign, "SIGN1234") == CKR_OK);
+
+    SECTION("with C_CloseSession") {
+        CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
+        CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
+        REQUIRE(login(w.f, s1, "1234") == CKR_OK);
+        REQUIRE(w.f->C_CloseSession(s1) == CKR_OK);
+        CHECK(session_state(w.f, s2) == CKS_RO_USER_FUNCTIONS);  // not the last one yet
+        REQUIRE(w.f->C_CloseSession(s2) == CKR_OK);
+    }
+    SECTION("with C_CloseAllSessions") {
+        CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
+        open_session(w.f, slots[0]);
+        REQUIRE(login(w.f, s1, "1234") == CKR_OK);
+        REQUIRE(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);
+    }
+    CK_SESSION_HANDLE fresh = open_session(w.f, slots[0]);
+    CHECK(session_state(w.f, fresh) == CKS_RO_PUBLIC_SESSION);
+    CHECK(w.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(session_state(w.f, sign) == CKS_RO_USER_FUNCTIONS);  // the other token stays logged in
+}
+
+TEST_CASE("module: malformed PINs are refused by format and never sent to the card", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
+    token_info(w.f, slots[0]);
+    token_info(w.f, slots[1]);
+    struct Case {
+        CK_SESSION_HANDLE s;
+        std::string pin;
+        CK_RV rv;
+    };
+    const Case cases[] = {
+        {auth, "123", CKR_PIN_LEN_RANGE},
+        {auth, "12345", CKR_PIN_LEN_RANGE},
+        {auth, "", CKR_PIN_LEN_RANGE},
+        {auth, "12a4", CKR_PIN_INVALID},
+        {auth, "12 4", CKR_PIN_INVALID},
+        {sign, "ABC!234", CKR_PIN_INVALID},
+        {sign, "ABC", CKR_PIN_LEN_RANGE},
+        {sign, "ABCDE", CKR_PIN_LEN_RANGE},
+        {sign, "ABCDEFGHIJ1234567", CKR_PIN_LEN_RANGE},
+    };
+    const std::size_t apdus = card->log().size();
+    for (const Case& c : cases) {
+        INFO("PIN '" << c.pin << "'");
+        CHECK(login(w.f, c.s, c.pin) == c.rv);
+    }
+    CHECK(card->log().size() == apdus);
+    CHECK(card->tries_left(false) == 3);
+    CHECK(card->tries_left(true) == 5);
+    CHECK(pin_flags(w.f, slots[0]) == 0);
+    CHECK(pin_flags(w.f, slots[1]) == 0);
+}
+
+TEST_CASE("module: the signature password is accepted in lower case", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
+    CHECK(login(w.f, s, "sign1234") == CKR_OK);
+    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
+    CHECK(w.readers.card(r)->tries_left(true) == 5);
+}
+
+TEST_CASE("module: C_Login checks its user type and PIN pointer", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    const std::size_t apdus = card->log().size();
+    CHECK(w.f->C_Login(s, CKU_USER, nullptr, 4) == CKR_ARGUMENTS_BAD);
+    CHECK(login(w.f, s, "1234", CKU_SO) == CKR_USER_TYPE_INVALID);
+    CHECK(login(w.f, s, "1234", 42) == CKR_USER_TYPE_INVALID);
+    CHECK(login(w.f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(w.f, s + 1000, "1234") == CKR_SESSION_HANDLE_INVALID);
+    CHECK(card->log().size() == apdus);
+    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+}
+
+TEST_CASE("module: after C_Login the card's security status is cleared again", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    auto card = w.readers.card(r);
+    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
+    CHECK(login(w.f, auth, "9999") == CKR_PIN_INCORRECT);
+    CHECK_FALSE(card->auth_verified());
+    const std::size_t before = card->verify_with_data_count();
+    REQUIRE(login(w.f, auth, "1234") == CKR_OK);
+    CHECK(card->verify_with_data_count() == before + 1);
+    CHECK_FALSE(card->auth_verified());
+    CHECK(card->tries_left(false) == 3);  // the right PIN restored the counter
+    REQUIRE(login(w.f, sign, "SIGN1234") == CKR_OK);
+    CHECK_FALSE(card->sign_verified());
+    CHECK_FALSE(card->auth_verified());
+}
+
+// --- 9. threads -----------------------------------------------------------------------------
+
+TEST_CASE("module: eight threads use slots, tokens and sessions while a ninth logs in and out", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    REQUIRE(w.f->C_Initialize(&args) == CKR_OK);
+    const auto slots = slot_list(w.f, CK_TRUE);
+    REQUIRE(slots.size() == 2);
+    CK_FUNCTION_LIST_PTR f = w.f;
+
+    std::atomic<int> failures{0};
+    std::atomic<CK_RV> first_failure{CKR_OK};
+    std::atomic<bool> workers_done{false};
+    auto note = [&](CK_RV rv) {
+        if (rv == CKR_OK) return;
+        CK_RV none = CKR_OK;
+        first_failure.compare_exchange_strong(none, rv);
+        ++failures;
+    };
+    std::atomic<bool> logger_ready{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            while (!logger_ready) std::this_thread::yield();  // start together with the logger
+            for (int i = 0; i < 200; ++i) {
+                CK_ULONG n = 0;
+                note(f->C_GetSlotList(CK_TRUE, nullptr, &n));
+                CK_SLOT_ID ids[8];
+                n = 8;
+                note(f->C_GetSlotList(CK_TRUE, ids, &n));
+                if (n != 2) note(CKR_GENERAL_ERROR);
+                const CK_SLOT_ID slot = slots[static_cast<std::size_t>((i + t) % 2)];
+                CK_TOKEN_INFO tok;
+                note(f->C_GetTokenInfo(slot, &tok));
+                CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+                note(f->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s));
+                CK_SESSION_INFO info;
+                note(f->C_GetSessionInfo(s, &info));
+                if (info.slotID != slot) note(CKR_GENERAL_ERROR);
+                note(f->C_CloseSession(s));
+            }
+        });
+    }
+    std::atomic<int> login_rounds{0};
+    std::thread logger([&] {
+        CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+        note(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &s));
+        std::string pin = "1234";
+        logger_ready = true;
+        while (!workers_done && login_rounds < 2000) {
+            note(f->C_Login(s, CKU_USER, utf8(pin), pin.size()));
+            note(f->C_Logout(s));
+            ++login_rounds;
+        }
+        note(f->C_CloseSession(s));
+    });
+    for (auto& t : threads) t.join();
+    workers_done = true;
+    logger.join();
+    INFO("first failure: 0x" << std::hex << first_failure.load());
+    CHECK(failures.load() == 0);
+    CHECK(login_rounds.load() > 0);
+    CHECK(w.readers.card(r)->tries_left(false) == 3);
+}
+
+// --- 10. fork -------------------------------------------------------------------------------
+
+TEST_CASE("module: a forked child finds the module uninitialised and can initialise it again", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    REQUIRE(login(w.f, s, "1234") == CKR_OK);
+    CK_FUNCTION_LIST_PTR f = w.f;
+
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // The child: no Catch2 here; each failed step exits with its own code.
+        CK_ULONG n = 0;
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(10);
+        CK_SESSION_INFO info;
+        if (f->C_GetSessionInfo(s, &info) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(11);
+        // The inherited state was dropped by the call above: nothing is left to finalize.
+        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(12);
+        if (f->C_Initialize(nullptr) != CKR_OK) _exit(13);
+        n = 0;
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) _exit(14);
+        // The parent's session and login are not the child's.
+        if (f->C_GetSessionInfo(s, &info) != CKR_SESSION_HANDLE_INVALID) _exit(15);
+        CK_SESSION_HANDLE mine = CK_INVALID_HANDLE;
+        if (f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &mine) != CKR_OK) _exit(16);
+        if (f->C_GetSessionInfo(mine, &info) != CKR_OK || info.state != CKS_RO_PUBLIC_SESSION) _exit(17);
+        if (f->C_Finalize(nullptr) != CKR_OK) _exit(18);
+        _exit(0);
+    }
+    CHECK(wait_child(pid, 20s) == 0);
+    // The parent goes on as before: same session, still logged in.
+    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
+    CHECK(slot_list(w.f, CK_TRUE) == slots);
+    token_info(w.f, slots[0]);
+    CHECK(w.f->C_Logout(s) == CKR_OK);
+}
+
+TEST_CASE("module: C_Finalize in a forked child releases the inherited state with CKR_OK", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    REQUIRE(login(w.f, s, "1234") == CKR_OK);
+    CK_FUNCTION_LIST_PTR f = w.f;
+
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (f->C_Finalize(nullptr) != CKR_OK) _exit(20);
+        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(21);
+        if (f->C_Initialize(nullptr) != CKR_OK) _exit(22);
+        CK_ULONG n = 0;
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) _exit(23);
+        if (f->C_Finalize(nullptr) != CKR_OK) _exit(24);
+        _exit(0);
+    }
+    CHECK(wait_child(pid, 20s) == 0);
+    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
+}
+
+// --- 11. C_WaitForSlotEvent -----------------------------------------------------------------
+
+TEST_CASE("module: C_WaitForSlotEvent with CKF_DONT_BLOCK answers CKR_NO_EVENT when nothing happened", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    drain_events(w.f);
+    CK_SLOT_ID slot = 12345;
+    CHECK(w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr) == CKR_NO_EVENT);
+    slot_list(w.f, CK_TRUE);  // looking at the slots is no event either
+    CHECK(w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr) == CKR_NO_EVENT);
+}
+
+TEST_CASE("module: C_WaitForSlotEvent reports the slots of a reader whose card left", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    const int r2 = w.add_card(2);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    drain_events(w.f);
+    w.readers.remove(r2);
+    const auto events = drain_events(w.f);
+    CHECK(std::set<CK_SLOT_ID>(events.begin(), events.end()) == std::set<CK_SLOT_ID>{all[2], all[3]});
+}
+
+TEST_CASE("module: a blocking C_WaitForSlotEvent wakes up when a card is inserted", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    const int empty = w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    drain_events(w.f);
+    CK_FUNCTION_LIST_PTR f = w.f;
+    auto waiter = std::async(std::launch::async, [f] {
+        CK_SLOT_ID slot = ~0UL;
+        const CK_RV rv = f->C_WaitForSlotEvent(0, &slot, nullptr);
+        return std::make_pair(rv, slot);
+    });
+    CHECK(waiter.wait_for(200ms) == std::future_status::timeout);  // nothing happened yet
+    w.readers.insert(empty, card_config(2));
+    const bool woke = waiter.wait_for(5s) == std::future_status::ready;
+    if (!woke) w.f->C_Finalize(nullptr);  // unblock it before the future is destroyed
+    REQUIRE(woke);
+    const auto [rv, slot] = waiter.get();
+    CHECK(rv == CKR_OK);
+    CHECK((slot == all[2] || slot == all[3]));
+    CHECK(slot_list(w.f, CK_TRUE) == all);
+}
+
+TEST_CASE("module: C_Finalize wakes a blocked C_WaitForSlotEvent with CKR_CRYPTOKI_NOT_INITIALIZED", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    drain_events(w.f);
+    CK_FUNCTION_LIST_PTR f = w.f;
+    auto waiter = std::async(std::launch::async, [f] {
+        CK_SLOT_ID slot = ~0UL;
+        return f->C_WaitForSlotEvent(0, &slot, nullptr);
+    });
+    CHECK(waiter.wait_for(200ms) == std::future_status::timeout);  // really blocked
+    REQUIRE(w.f->C_Finalize(nullptr) == CKR_OK);
+    const bool woke = waiter.wait_for(5s) == std::future_status::ready;
+    if (!woke) w.add_empty_reader();  // a reader event, so that the waiter can leave at all
+    REQUIRE(woke);
+    CHECK(waiter.get() == CKR_CRYPTOKI_NOT_INITIALIZED);
+    // And the module initialises again afterwards.
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    CHECK(slot_list(w.f, CK_TRUE).size() == 2);
+}
+
+TEST_CASE("module: C_WaitForSlotEvent checks its arguments", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    CK_SLOT_ID slot = 0;
+    int something = 0;
+    CHECK(w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, &something) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_WaitForSlotEvent(0, &slot, &something) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, nullptr, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(w.f->C_WaitForSlotEvent(0, nullptr, nullptr) == CKR_ARGUMENTS_BAD);
+}
+
+// --- 12. card removal and a new card in the same reader -------------------------------------
+
+TEST_CASE("module: a removed card ends its sessions; a new card in the reader is a fresh token", "[module]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
+    CK_SESSION_HANDLE sign = open_rw(w.f, slots[1]);
+    CHECK(login(w.f, sign, "WRONG123") == CKR_PIN_INCORRECT);
+    REQUIRE(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
+    REQUIRE(login(w.f, auth, "1234") == CKR_OK);
+
+    w.readers.remove(r);
+    CK_SESSION_INFO info{};
+    const CK_RV first = w.f->C_GetSessionInfo(auth, &info);
+    CHECK((first == CKR_DEVICE_REMOVED || first == CKR_SESSION_HANDLE_INVALID));
+    CHECK(w.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);
+    const CK_RV first_sign = w.f->C_GetSessionInfo(sign, &info);
+    CHECK((first_sign == CKR_DEVICE_REMOVED || first_sign == CKR_SESSION_HANDLE_INVALID));
+    CHECK(w.f->C_GetSessionInfo(sign, &info) == CKR_SESSION_HANDLE_INVALID);
+    CK_TOKEN_INFO tok{};
+    CHECK(w.f->C_GetTokenInfo(slots[0], &tok) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(w.f->C_GetTokenInfo(slots[1], &tok) == CKR_TOKEN_NOT_PRESENT);
+    CK_SESSION_HANDLE none = CK_INVALID_HANDLE;
+    CHECK(w.f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &none) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(slot_list(w.f, CK_TRUE).empty());
+
+    auto card2 = w.readers.insert(r, card_config(2));
+    card2->set_tries_left(false, 1);  // the new card's own counter
+    CHECK(slot_list(w.f, CK_TRUE) == slots);
+    CHECK(token_serial(w.f, slots[0]) == padded(card_config(2).serial, 16));
+    CHECK(token_serial(w.f, slots[1]) == padded(card_config(2).serial, 16));
+    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    CHECK(pin_flags(w.f, slots[1]) == 0);  // card 1's wrong signature PIN is not card 2's
+    CK_SESSION_HANDLE fresh = open_session(w.f, slots[0]);
+    CHECK(session_state(w.f, fresh) == CKS_RO_PUBLIC_SESSION);
+    CHECK(w.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(w.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);  // old handles stay dead
+}
+
+// --- 13. a card that does not answer --------------------------------------------------------
+
+TEST_CASE("module: a card that does not answer gives slots without a token", "[module]") {
+    ModuleWorld w;
+    const int mute = w.add_card(1);
+    w.add_card(2);
+    w.readers.card(mute)->inject_fault(sim::Fault::Mute, 1);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 4);
+    CHECK(slot_list(w.f, CK_TRUE) == std::vector<CK_SLOT_ID>{all[2], all[3]});
+    CK_TOKEN_INFO tok{};
+    CK_SLOT_INFO si{};
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    for (std::size_t i = 0; i < 2; ++i) {
+        INFO("slot " << all[i]);
+        CHECK(w.f->C_GetTokenInfo(all[i], &tok) == CKR_TOKEN_NOT_PRESENT);
+        REQUIRE(w.f->C_GetSlotInfo(all[i], &si) == CKR_OK);
+        CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+        CHECK(w.f->C_OpenSession(all[i], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
+    }
+    // The other reader's card works as usual.
+    CHECK(token_serial(w.f, all[2]) == padded(card_config(2).serial, 16));
+    s = open_session(w.f, all[2]);
+    CHECK(login(w.f, s, "1234") == CKR_OK);
+    // Taken out and put back, the card is identified again.
+    w.readers.insert(mute, card_config(1));
+    CHECK(slot_list(w.f, CK_TRUE) == all);
+    CHECK(token_serial(w.f, all[0]) == padded(card_config(1).serial, 16));
+}
+
+// --- regressions --------------------------------------------------------------------------------
+
+// A new card is identified outside the module lock; calls meanwhile must neither identify it
+// again nor wait for it (this once happened: a call waited for a whole identification, and the
+// card got every APDU twice).
+TEST_CASE("module: a card being identified is identified once, and calls about other cards do not wait for it",
+          "[module]") {
+    ModuleWorld w;
+    w.add_card(2);
+    const int empty = w.add_empty_reader();
+    auto slots = initialize_and_list(w.f);
+    REQUIRE(slots.size() == 2);
+    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
+    auto slow = card_config(1);
+    slow.apdu_latency_ms = 250;
+    auto card = w.readers.insert(empty, slow);
+    CK_FUNCTION_LIST_PTR f = w.f;
+    auto lister = std::async(std::launch::async, [f] {
+        CK_ULONG n = 0;
+        const CK_RV rv = f->C_GetSlotList(CK_TRUE, nullptr, &n);
+        return std::make_pair(rv, n);
+    });
+    std::this_thread::sleep_for(100ms);  // the lister is identifying the new card now
+    const auto start = std::chrono::steady_clock::now();
+    CK_SESSION_INFO info{};
+    CHECK(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    const auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE(lister.wait_for(20s) == std::future_status::ready);
+    const auto [rv, n] = lister.get();
+    CHECK(rv == CKR_OK);
+    CHECK(n == 4);
+    // Identification takes 5 APDUs of 250 ms: a call that waited for it took over a second.
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 750);
+    std::size_t selects = 0;  // SELECT of the JPKI AP by name: one per identification
+    for (const auto& l : card->log())
+        if (l.header.size() == 4 && l.header[1] == 0xA4 && l.header[2] == 0x04) ++selects;
+    CHECK(selects == 1);
+}
+
+// PKCS#11 2.40 lists CKR_TOKEN_NOT_PRESENT for C_InitToken: on a slot without a token there is
+// nothing to protect (the module once answered CKR_TOKEN_WRITE_PROTECTED here).
+TEST_CASE("module: C_InitToken on a slot without a token answers CKR_TOKEN_NOT_PRESENT", "[module]") {
+    ModuleWorld w;
+    w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    const auto all = slot_list(w.f, CK_FALSE);
+    REQUIRE(all.size() == 2);
+    std::string pin = "1234";
+    std::string label = padded("x", 32);
+    CHECK(w.f->C_InitToken(all[0], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(w.f->C_InitToken(all[1], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
 }
