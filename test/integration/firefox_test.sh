@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# Firefox ESR with the module: a headless Firefox, driven over Marionette
+# (test/integration/marionette.py), makes a TLS 1.3 connection with client authentication to
+# `openssl s_server -Verify 1 -verify_return_error -CAfile <card1's auth CA> -www` on 127.0.0.1
+# with the card. The server's status page, read back from Firefox, must show card1's auth
+# certificate and "Verify return code: 0 (ok)"; the card must have signed with its PSS mode
+# (80 2A 04 97 -> 9000). NSS's password requests are answered by a stand-in prompter (below)
+# that enters the auth PIN once, for the "JPKI Authentication" token, and cancels any other
+# request, as a user would; the script checks which requests came.
+#
+# MODE (the argument) says how Firefox gets the module, and so which password requests come:
+#   policy    (default) only the enterprise policy SecurityDevices {"Add": {"JPKI": <module>}}.
+#             The token is logged in first, from Marionette's chrome context, with
+#             nsIPKCS11Token.login() (NSS asks: "Please authenticate to the security device
+#             (JPKI Authentication)."). Then, while looking for client certificates, Firefox
+#             authenticates to every login-required token whose slot is not "friendly", so it
+#             asks for the JPKI Signature token's password as well; the stand-in cancels it.
+#   friendly  the module is added to the profile beforehand with `modutil -add JPKI
+#             -mechanisms FRIENDLY` (pkcs11.txt: slotFlags=PublicCerts; the policy is there too
+#             and finds it loaded already). No login beforehand: Firefox lists the public
+#             certificates without asking, and NSS asks once, for JPKI Authentication, when the
+#             card has to sign; never for JPKI Signature.
+#
+# How it is set up, inside the harness's mount and network namespaces (the host is unchanged):
+# - policies.json: Firefox reads it from its install folder's distribution/ (Debian:
+#   /usr/lib/firefox-esr/distribution -> /usr/share/firefox-esr/distribution) or from
+#   /etc/firefox-esr/policies/. Firefox runs in one more private mount namespace of its own, in
+#   which a temp dir is bind-mounted over distribution/; the mount ends with Firefox.
+# - a fresh profile: its NSS db (certutil) trusts the throwaway server CA ("CT,,"); user.js
+#   sets security.default_personal_cert = "Select Automatically" (no certificate chooser),
+#   Marionette's port, and quiet prefs (no first-run pages, telemetry, updates, Safe Browsing).
+# - Firefox is started with -remote-allow-system-access (Marionette's chrome context needs it).
+#   Headless Firefox cannot show NSS's password dialog and Marionette cannot answer it, so the
+#   stand-in is an nsIPromptFactory registered for "@mozilla.org/prompter;1", where the window
+#   watcher gets the prompt NSS's password callback uses. (nsIPK11Token.checkPassword and the
+#   pk11tokendb service no longer exist.)
+#
+# Runs inside the harness with one card (CTest does this), e.g.
+#   test/harness/pcsc-harness.sh --cards 1 --pki build/test-pki --sim build/test/sim/jpki-sim \
+#     -- test/integration/firefox_test.sh policy
+# Prints one "ok: ..." line per check and "N passed, 0 failed" at the end; the first failing
+# check prints what it saw and exits 1. Exit status 77 (skipped) without firefox-esr, python3,
+# certutil, modutil, unshare or Debian's firefox-esr layout.
+#
+# Environment: JPKI_MODULE is the module (default: build/jpki-pkcs11.so of this source tree);
+# FIREFOX_TEST_DEBUG=1 adds NSS/PSM logging (MOZ_LOG=pipnss:5) to Firefox's output, which a
+# failing check shows.
+set -euo pipefail
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
+
+STEP_TIMEOUT=60   # seconds: Firefox's start (until Marionette answers), the login, the page load
+SERVER_WAIT=100   # tenths of a second to wait for s_server to listen
+AUTH_PIN=1234
+TOKEN="JPKI Authentication"
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+MARIONETTE=$HERE/marionette.py
+FF_DIST=/usr/lib/firefox-esr/distribution # Debian's firefox-esr; mounted over for Firefox only
+
+server_pid=""
+ff_pid=""
+# stop_firefox: Firefox runs in its own process group (setsid): TERM it, KILL what is left.
+stop_firefox() {
+  local i
+  [[ -n $ff_pid ]] || return 0
+  kill -TERM -- "-$ff_pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 -- "-$ff_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$ff_pid" 2>/dev/null || true
+  wait "$ff_pid" 2>/dev/null || true
+  ff_pid=""
+}
+# Called by checks.sh's EXIT trap before it removes $tmp.
+cleanup_extra() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  stop_firefox
+}
+
+skip() { echo "firefox_test: $*, skipped" >&2; exit 77; }
+
+# ---------------------------------------------------------------------------------------------
+MODE=${1:-policy}
+[[ $MODE == policy || $MODE == friendly ]] ||
+  { echo "usage: firefox_test.sh [policy|friendly] (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
+[[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} && -n ${PCSCLITE_CSOCK_NAME:-} ]] ||
+  { echo "firefox_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
+for t in firefox-esr python3 certutil modutil openssl unshare mount setsid stdbuf timeout; do
+  command -v "$t" >/dev/null || skip "missing $t (scripts/install-deps.sh)"
+done
+[[ -d $FF_DIST/ ]] || skip "$FF_DIST (Debian's firefox-esr) does not exist"
+MODULE=${JPKI_MODULE:-$HERE/../../build/jpki-pkcs11.so}
+[[ -f $MODULE ]] || { echo "firefox_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+MODULE=$(readlink -f "$MODULE")
+CARD=$JPKI_PKI_DIR/card1
+LOG=$JPKI_SIM_LOG_1
+for f in auth_cert.der auth_ca.der; do
+  [[ -f $CARD/$f ]] || { echo "firefox_test: $CARD/$f missing" >&2; exit 2; }
+done
+[[ ! -e $FF_DIST/policies.json ]] ||
+  { echo "firefox_test: $FF_DIST/policies.json exists; the test would hide it" >&2; exit 2; }
+
+# ---- 0. a throwaway server PKI, the card's CA and subject ------------------------------------
+must version "firefox-esr --version failed" env HOME="$tmp" firefox-esr --version
+FF_VERSION=$(tail -n 1 "$tmp/version.out")
+must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=jpki-pkcs11 Firefox test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+must csr "making the server key failed" openssl req -newkey rsa:2048 -nodes \
+  -keyout "$tmp/server.key" -out "$tmp/server.csr" -subj "/CN=localhost"
+printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
+must server_cert "signing the server certificate failed" openssl x509 -req -in "$tmp/server.csr" \
+  -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 1 -days 2 -extfile "$tmp/server.ext" \
+  -out "$tmp/server.pem"
+must auth_ca "converting card1/auth_ca.der failed" \
+  openssl x509 -inform der -in "$CARD/auth_ca.der" -out "$tmp/auth_ca.pem"
+must subject "reading the subject of card1/auth_cert.der failed" \
+  openssl x509 -inform der -in "$CARD/auth_cert.der" -noout -subject
+SUBJECT=$(sed -n 's/^subject=//p' "$tmp/subject.out")
+[[ $SUBJECT == *"CN = "* ]] || fail "card1/auth_cert.der has no CN in '$SUBJECT'" "$tmp/subject.out"
+CN=${SUBJECT##*CN = }
+CN=${CN%%,*}
+ok "$FF_VERSION; server CA and certificate for 127.0.0.1; the card's auth certificate is '$SUBJECT'"
+
+# ---- 1. profile, policies, ports ------------------------------------------------------------
+prof=$tmp/profile
+mkdir -p "$prof" "$tmp/home" "$tmp/fftmp" "$tmp/dist"
+must nssdb "certutil -N (the profile's NSS db) failed" certutil -N -d "sql:$prof" --empty-password
+must nssca "certutil -A (trust the server CA) failed" \
+  certutil -A -d "sql:$prof" -n "jpki-pkcs11 Firefox test CA" -t "CT,," -i "$tmp/ca.pem"
+must nsslist "certutil -L failed" certutil -L -d "sql:$prof"
+grep -qE '^jpki-pkcs11 Firefox test CA +CT,,' "$tmp/nsslist.out" ||
+  fail "the profile's NSS db does not trust the server CA (CT,,)" "$tmp/nsslist.out"
+how="policies.json: SecurityDevices Add JPKI = $MODULE"
+if [[ $MODE == friendly ]]; then
+  must modutil "modutil -add JPKI -mechanisms FRIENDLY failed" \
+    modutil -dbdir "sql:$prof" -add JPKI -libfile "$MODULE" -mechanisms FRIENDLY -force
+  grep -q 'slotFlags=PublicCerts' "$prof/pkcs11.txt" ||
+    fail "modutil -mechanisms FRIENDLY did not write slotFlags=PublicCerts" "$prof/pkcs11.txt"
+  how+=" (already in the profile: modutil -mechanisms FRIENDLY, $(grep -c 'slotFlags=PublicCerts' "$prof/pkcs11.txt") line with slotFlags=PublicCerts in pkcs11.txt)"
+fi
+must ports "finding free ports failed" python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))'
+read -r MN_PORT TLS_PORT < <(tail -n 1 "$tmp/ports.out")
+[[ $MN_PORT =~ ^[0-9]+$ && $TLS_PORT =~ ^[0-9]+$ ]] || fail "no free ports" "$tmp/ports.out"
+
+must policies "writing policies.json failed" python3 -c '
+import json, sys
+with open(sys.argv[2], "w") as f:
+    json.dump({"policies": {"SecurityDevices": {"Add": {"JPKI": sys.argv[1]}}}}, f, indent=2)' \
+  "$MODULE" "$tmp/dist/policies.json"
+cat >"$prof/user.js" <<EOF
+user_pref("marionette.port", $MN_PORT);
+user_pref("security.default_personal_cert", "Select Automatically");
+user_pref("security.osclientcerts.autoload", false);
+user_pref("security.enterprise_roots.enabled", false);
+user_pref("security.OCSP.enabled", 0);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.startup.page", 0);
+user_pref("browser.startup.homepage", "about:blank");
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("startup.homepage_welcome_url", "about:blank");
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("datareporting.healthreport.uploadEnabled", false);
+user_pref("toolkit.telemetry.enabled", false);
+user_pref("toolkit.telemetry.unified", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("app.update.auto", false);
+user_pref("app.update.disabledForTesting", true);
+user_pref("extensions.update.enabled", false);
+user_pref("browser.safebrowsing.malware.enabled", false);
+user_pref("browser.safebrowsing.phishing.enabled", false);
+user_pref("browser.safebrowsing.downloads.enabled", false);
+user_pref("browser.safebrowsing.blockedURIs.enabled", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.proxy.type", 0);
+user_pref("services.settings.server", "data:,#remote-settings-dummy/v1");
+user_pref("browser.region.network.url", "");
+user_pref("media.gmp-manager.url", "");
+EOF
+ok "profile: NSS db trusts the server CA (CT,,); user.js: security.default_personal_cert = Select Automatically, marionette.port = $MN_PORT; $how"
+
+# ---- 2. s_server (stays up: Firefox may connect more than once, e.g. for /favicon.ico) -------
+: >"$tmp/server.srv"
+timeout $((4 * STEP_TIMEOUT + 60)) stdbuf -oL openssl s_server -accept "127.0.0.1:$TLS_PORT" \
+  -cert "$tmp/server.pem" -key "$tmp/server.key" -Verify 1 -verify_return_error \
+  -CAfile "$tmp/auth_ca.pem" -www </dev/null >>"$tmp/server.srv" 2>&1 &
+server_pid=$!
+for ((i = 0; ; i++)); do
+  grep -qx ACCEPT "$tmp/server.srv" && break
+  kill -0 "$server_pid" 2>/dev/null || fail "openssl s_server exited before listening" "$tmp/server.srv"
+  ((i < SERVER_WAIT)) || fail "openssl s_server does not listen after $((SERVER_WAIT / 10))s" "$tmp/server.srv"
+  sleep 0.1
+done
+
+# ---- 3. Firefox --------------------------------------------------------------------------------
+# Its own session (process group: stopped as one), its own mount namespace with policies.json
+# over $FF_DIST, HOME/XDG dirs and TMPDIR in $tmp, PCSCLITE_CSOCK_NAME passed on (the module's
+# libpcsclite talks to the harness's pcscd). timeout bounds Firefox's whole life.
+{
+  printf '$ firefox-esr --headless --marionette -remote-allow-system-access --no-remote --profile %q\n' "$prof"
+  echo "(PCSCLITE_CSOCK_NAME=$PCSCLITE_CSOCK_NAME; $tmp/dist with policies.json bind-mounted over $FF_DIST)"
+} >"$tmp/firefox.log"
+debug_env=()
+[[ ${FIREFOX_TEST_DEBUG:-} == 1 ]] && debug_env=("MOZ_LOG=timestamp,pipnss:5")
+# shellcheck disable=SC2016 # the sh -c script expands its own arguments
+setsid timeout -s KILL $((4 * STEP_TIMEOUT + 60)) \
+  env HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache" \
+  XDG_DATA_HOME="$tmp/home/.local/share" XDG_RUNTIME_DIR="$tmp/home" TMPDIR="$tmp/fftmp" \
+  MOZ_HEADLESS=1 MOZ_CRASHREPORTER_DISABLE=1 PCSCLITE_CSOCK_NAME="$PCSCLITE_CSOCK_NAME" "${debug_env[@]}" \
+  unshare --mount --propagation private -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+  sh "$tmp/dist" "$FF_DIST" \
+  firefox-esr --headless --marionette -remote-allow-system-access --no-remote --profile "$prof" \
+  </dev/null >>"$tmp/firefox.log" 2>&1 &
+ff_pid=$!
+
+# marionette NAME STEP...: marionette.py against this Firefox; output in $tmp/NAME.out.
+marionette() {
+  local name=$1
+  shift
+  CMD_TIMEOUT=$((3 * STEP_TIMEOUT)) run "$name" python3 "$MARIONETTE" --port "$MN_PORT" \
+    --connect-timeout "$STEP_TIMEOUT" --timeout "$STEP_TIMEOUT" "$@"
+}
+
+# jget KEY: a field of $res, a chrome script's JSON result (strings as they are, the rest as JSON).
+jget() {
+  python3 -c 'import json, sys
+v = json.loads(sys.argv[1]).get(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v))' "$res" "$1"
+}
+
+# ---- 4. the module is loaded; the stand-in prompter; in policy mode the login ----------------
+# Chrome-context script; arguments: token name, PIN, seconds to wait for the token, "login" or
+# "nologin". The stand-in stays registered for the rest of Firefox's life: it enters the PIN
+# once, for the first request naming the token, cancels every other request, and records each
+# request's text in the pref jpki-test.prompts (a JSON list), which prompts.js reads.
+cat >"$tmp/setup.js" <<'JS'
+let done = arguments[arguments.length - 1];
+let [tokenName, pin, waitSeconds, what] = arguments;
+(async () => {
+  const { setTimeout } = ChromeUtils.importESModule("resource://gre/modules/Timer.sys.mjs");
+  const mdb = Cc["@mozilla.org/security/pkcs11moduledb;1"].getService(Ci.nsIPKCS11ModuleDB);
+  // SecurityDevices adds the module asynchronously at startup: wait for its token.
+  let found = null;
+  const deadline = Date.now() + Number(waitSeconds) * 1000;
+  for (;;) {
+    for (const mod of await mdb.listModules()) {
+      for (const slot of mod.slots) {
+        if (slot.tokenName === tokenName) {
+          found = { mod, slot };
+        }
+      }
+    }
+    if (found || Date.now() > deadline) {
+      break;
+    }
+    await new Promise(r => setTimeout(r, 250));
+  }
+  if (!found) {
+    const mods = (await mdb.listModules()).map(m => `${m.name} (${m.libName})`);
+    return { error: `no token "${tokenName}" within ${waitSeconds}s; modules: ${mods.join(", ")}` };
+  }
+  const token = found.slot.getToken();
+  const res = {
+    policyStatus: Services.policies.status,
+    policies: Object.keys(Services.policies.getActivePolicies() || {}),
+    module: found.mod.name, library: found.mod.libName, slot: found.slot.name,
+    token: token.tokenName, loggedInBefore: token.isLoggedIn,
+  };
+  const PREF = "jpki-test.prompts";
+  Services.prefs.setStringPref(PREF, "[]");
+  const record = entry => {
+    const list = JSON.parse(Services.prefs.getStringPref(PREF, "[]"));
+    list.push(entry);
+    Services.prefs.setStringPref(PREF, JSON.stringify(list));
+  };
+  let armed = true;
+  const prompt = {
+    QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
+    promptPassword(title, text, password) {
+      if (armed && String(text).includes(`(${tokenName})`)) {
+        armed = false;
+        password.value = pin;
+        record(`${text} -> PIN entered`);
+        return true;
+      }
+      record(`${text} -> cancelled`);
+      return false;
+    },
+  };
+  for (const m of ["alert", "alertCheck", "confirm", "confirmCheck", "confirmEx", "prompt",
+                   "promptUsernameAndPassword", "select"]) {
+    prompt[m] = () => {
+      record(`unexpected nsIPrompt.${m}`);
+      throw Components.Exception("", Cr.NS_ERROR_NOT_AVAILABLE);
+    };
+  }
+  const factory = {
+    QueryInterface: ChromeUtils.generateQI(["nsIFactory", "nsIPromptFactory"]),
+    createInstance(iid) { return this.QueryInterface(iid); },
+    getPrompt(parent, iid) { return prompt.QueryInterface(iid); },
+  };
+  Components.manager.QueryInterface(Ci.nsIComponentRegistrar).registerFactory(
+    Components.ID("{6f0c4b7e-3b1a-4d9e-9a51-2c1f0d9a7e11}"), "jpki test prompter",
+    "@mozilla.org/prompter;1", factory);
+  if (what === "login") {
+    try {
+      token.login(false);
+    } catch (e) {
+      res.loginError = String(e);
+    }
+    armed = false;
+    if (!token.isLoggedIn) {
+      res.error = `token "${tokenName}" is not logged in after login() (${res.loginError || "no error"})`;
+    }
+  }
+  res.loggedIn = token.isLoggedIn;
+  res.prompts = JSON.parse(Services.prefs.getStringPref(PREF, "[]"));
+  Services.prefs.setStringPref(PREF, "[]");
+  return res;
+})().then(done, e => done({ error: `${e}` }));
+JS
+what=nologin
+[[ $MODE == policy ]] && what=login
+from=$(wc -l <"$LOG")
+marionette setup "arg:$TOKEN" "arg:$AUTH_PIN" "arg:$((STEP_TIMEOUT / 2))" "arg:$what" "chrome:$tmp/setup.js" ||
+  fail "Firefox: loading the module / the setup script failed (exit status $?)" "$tmp/setup.out" "$tmp/firefox.log"
+tail -n +"$((from + 1))" "$LOG" >"$tmp/setup.apdu"
+res=$(sed -n "s|^chrome $tmp/setup.js: ||p" "$tmp/setup.out")
+[[ -n $res ]] || fail "the setup script returned nothing" "$tmp/setup.out"
+[[ $(jget policyStatus) == 1 && $(jget policies) == *'"SecurityDevices"'* ]] ||
+  fail "Firefox's enterprise policies are not active with SecurityDevices (status $(jget policyStatus), policies $(jget policies))" "$tmp/setup.out"
+[[ $(jget library) == "$MODULE" && $(jget module) == JPKI ]] ||
+  fail "the token does not come from module JPKI = $MODULE (module '$(jget module)', library '$(jget library)')" "$tmp/setup.out"
+[[ $(jget loggedInBefore) == false ]] || fail "the token was logged in before anyone asked" "$tmp/setup.out"
+prompts=$(jget prompts)
+if [[ $MODE == policy ]]; then
+  [[ $(jget loggedIn) == true ]] || fail "the token is not logged in after login()" "$tmp/setup.out"
+  [[ $prompts == '["'*"($TOKEN)"*' -> PIN entered"]' && $prompts != *'","'* ]] ||
+    fail "login(): expected one password request of NSS for ($TOKEN), answered; got $prompts" "$tmp/setup.out"
+  grep -qE '^00 20 00 98 Lc=4 .*-> 9000' "$tmp/setup.apdu" ||
+    fail "the card got no successful VERIFY of the auth PIN (00 20 00 98 Lc=4 ... -> 9000) during the login" "$tmp/setup.apdu"
+  ok "policy SecurityDevices loaded module JPKI ($MODULE): slot '$(jget slot)', token '$TOKEN'; nsIPKCS11Token.login(): NSS asked $prompts; card: $(grep -E '^00 20 00 98 Lc=4 ' "$tmp/setup.apdu" | tail -n 1); token logged in"
+else
+  [[ $(jget loggedIn) == false && $prompts == '[]' ]] ||
+    fail "the token was logged in / a password was asked for before the page load ($prompts)" "$tmp/setup.out"
+  ok "module JPKI ($MODULE) loaded from the profile: slot '$(jget slot)', token '$TOKEN', not logged in, no password asked for yet"
+fi
+
+# ---- 5. TLS 1.3 with client authentication ---------------------------------------------------
+URL=https://127.0.0.1:$TLS_PORT/
+cat >"$tmp/prompts.js" <<'JS'
+let done = arguments[arguments.length - 1];
+done({ prompts: JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]")) });
+JS
+from=$(wc -l <"$LOG")
+marionette page "navigate:$URL" "source:$tmp/page.html" "chrome:$tmp/prompts.js" ||
+  fail "Firefox: loading $URL failed (exit status $?)" "$tmp/page.out" "$tmp/server.srv" "$tmp/firefox.log"
+tail -n +"$((from + 1))" "$LOG" >"$tmp/page.apdu"
+must page_text "converting the page source to text failed" python3 -c '
+import html, re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+s = re.sub(r"<[^>]*>", "", s)
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    f.write(html.unescape(s).replace("\r", ""))' "$tmp/page.html" "$tmp/page.txt"
+files=("$tmp/page.txt" "$tmp/server.srv" "$tmp/page.out")
+
+# NSS's password requests during the page load (see MODE above).
+res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/page.out")
+[[ -n $res ]] || fail "the prompts script returned nothing" "$tmp/page.out"
+prompts=$(jget prompts)
+[[ $prompts != *unexpected* ]] || fail "an unexpected kind of prompt: $prompts" "${files[@]}"
+if [[ $MODE == policy ]]; then
+  [[ $prompts == *"(JPKI Signature). -> cancelled"* && $prompts != *"($TOKEN)"* && $prompts != *"PIN entered"* ]] ||
+    fail "during the page load, expected only (cancelled) requests for JPKI Signature; got $prompts" "${files[@]}"
+else
+  [[ $prompts == '["'*"($TOKEN)"*' -> PIN entered"]' && $prompts != *'","'* ]] ||
+    fail "during the page load, expected exactly one request, for ($TOKEN), answered; got $prompts" "${files[@]}"
+fi
+# The module verifies its cached auth PIN (P2=98) again for each signature (the card is reset
+# after every transaction); no other PIN (the signature PIN is P2=9B) may be tried.
+grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$tmp/page.apdu" | grep -v '^00 20 00 98 ' >"$tmp/page.verify" &&
+  fail "a PIN other than the auth PIN (P2=98) was tried during the page load" "$tmp/page.verify"
+ok "NSS's password requests during the page load: $prompts; no VERIFY on the card but the auth PIN's (P2=98)"
+
+grep -q '^ *Verify return code: 0 (ok)' "$tmp/page.txt" ||
+  fail "the page in Firefox has no 'Verify return code: 0 (ok)'" "${files[@]}"
+grep -qx ' *Protocol *: TLSv1.3' "$tmp/page.txt" || fail "the page does not say 'Protocol  : TLSv1.3'" "${files[@]}"
+grep -qx 'Peer signature type: RSA-PSS' "$tmp/page.txt" ||
+  fail "the page does not say 'Peer signature type: RSA-PSS'" "${files[@]}"
+grep -qx 'Client certificate' "$tmp/page.txt" || fail "the page shows no client certificate" "${files[@]}"
+sed -n '/^Client certificate$/,$p' "$tmp/page.txt" |
+  sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' >"$tmp/peer.pem"
+{ openssl x509 -in "$tmp/peer.pem" -outform der -out "$tmp/peer.der" 2>/dev/null </dev/null &&
+  cmp -s "$tmp/peer.der" "$CARD/auth_cert.der"; } ||
+  fail "the client certificate on the page is not card1/auth_cert.der" "${files[@]}"
+grep -qF "CN = $CN" "$tmp/page.txt" || grep -qF "CN=$CN" "$tmp/page.txt" ||
+  fail "the page does not show the subject CN $CN" "${files[@]}"
+grep -A1 -xF "depth=0 $SUBJECT" "$tmp/server.srv" | grep -qx 'verify return:1' ||
+  fail "s_server did not verify a client certificate 'depth=0 $SUBJECT'" "${files[@]}"
+grep -q 'verify error' "$tmp/server.srv" && fail "s_server reports a verify error" "${files[@]}"
+grep -E '^80 2A ' "$tmp/page.apdu" >"$tmp/page.sign" || true
+grep -qx '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" ||
+  fail "no '80 2A 04 97 Lc=32 -> 9000 len=256' (PSS signature) in the APDU log" "$tmp/page.apdu"
+grep -vqxF '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" &&
+  fail "another signature APDU in the APDU log" "$tmp/page.sign"
+ok "Firefox loaded $URL: TLSv1.3; s_server verified the client certificate CN=$CN (= card1/auth_cert.der); the page says 'Verify return code: 0 (ok)', 'Peer signature type: RSA-PSS'; card: $(paste -sd';' "$tmp/page.sign")"
+
+# ---- 6. Firefox ends; its mount went with it -------------------------------------------------
+stop_firefox
+[[ ! -e $FF_DIST/policies.json ]] || fail "$FF_DIST/policies.json is visible after Firefox ended"
+ok "Firefox stopped; $FF_DIST has no policies.json outside Firefox's own mount namespace"
+
+finish
