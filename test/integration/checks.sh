@@ -9,6 +9,7 @@
 # - $tmp, a temporary directory removed on exit. A script that has more to clean up (servers
 #   it started) defines `cleanup_extra`: the EXIT trap calls it before removing $tmp.
 # - `hexs`, `check_absent`: to check that no PIN shows in a log; `has_flag` for token flags.
+# - `slots`, `objects`: pkcs11-tool -L / -O output as lines to compare; `pem_is` for certificates.
 
 CMD_TIMEOUT=60 # seconds per client command: a confused pcscd can block a client forever
 
@@ -81,4 +82,53 @@ check_absent() {
     grep -qiF -- "$pat" "$file" && fail "$msg ('$pat')" "$file"
   done
   return 0
+}
+
+# slots FILE: one line per slot with a token from `pkcs11-tool -L` output in FILE:
+#   ID<TAB>READER<TAB>LABEL<TAB>SERIAL<TAB>PIN MIN/MAX<TAB>FLAGS
+# (ID as printed in the parentheses, e.g. 0x2: what --slot takes).
+slots() {
+  awk '
+    function flush() { if (id != "" && label != "") print id "\t" reader "\t" label "\t" serial "\t" pin "\t" flags }
+    /^Slot / {
+      flush(); id = label = serial = pin = flags = ""
+      reader = $0; sub(/^Slot [^:]*: /, "", reader)
+      if (match($0, /\(0x[0-9a-fA-F]+\)/)) id = substr($0, RSTART + 1, RLENGTH - 2)
+      next
+    }
+    match($0, /^  [^:]+: /) {
+      key = substr($0, 3, RLENGTH - 4); sub(/ +$/, "", key)
+      val = substr($0, RLENGTH + 1)
+      if (key == "token label") label = val
+      else if (key == "serial num") serial = val
+      else if (key == "pin min/max") pin = val
+      else if (key == "token flags") flags = val
+    }
+    END { flush() }' "$1"
+}
+
+# objects FILE: the objects of `pkcs11-tool -O` output in FILE as sorted "type:ID" words
+# (cert, pubkey, privkey, or the first word of an unknown object header).
+objects() {
+  awk '
+    function flush() { if (type != "") print type ":" (id == "" ? "-" : id) }
+    /^[A-Za-z]/ {
+      flush(); id = ""
+      if (/^Certificate Object/) type = "cert"
+      else if (/^Public Key Object/) type = "pubkey"
+      else if (/^Private Key Object/) type = "privkey"
+      else if (/^(Using slot|Logging in|Please enter)/) type = ""
+      else { type = $1; sub(/[;:].*/, "", type) }
+      next
+    }
+    /^  ID: / { id = $2 }
+    END { flush() }' "$1" | sort | paste -sd ' ' -
+}
+
+# pem_is NAME FILE DER: the (first) PEM certificate in FILE (command output, a page) is the DER
+# file; the certificate goes to $tmp/NAME.pem and $tmp/NAME.der.
+pem_is() {
+  sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' "$2" >"$tmp/$1.pem"
+  openssl x509 -in "$tmp/$1.pem" -outform der -out "$tmp/$1.der" 2>/dev/null </dev/null &&
+    cmp -s "$tmp/$1.der" "$3"
 }

@@ -47,16 +47,17 @@
 # failing check shows.
 set -euo pipefail
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
+# shellcheck source-path=SCRIPTDIR source=tls_server.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh"
 
 STEP_TIMEOUT=60   # seconds: Firefox's start (until Marionette answers), the login, the page load
-SERVER_WAIT=100   # tenths of a second to wait for s_server to listen
+SERVER_LIFETIME=$((4 * STEP_TIMEOUT + 60)) # s_server stays up as long as Firefox may run
 AUTH_PIN=1234
 TOKEN="JPKI Authentication"
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 MARIONETTE=$HERE/marionette.py
 FF_DIST=/usr/lib/firefox-esr/distribution # Debian's firefox-esr; mounted over for Firefox only
 
-server_pid=""
 ff_pid=""
 # stop_firefox: Firefox runs in its own process group (setsid): TERM it, KILL what is left.
 stop_firefox() {
@@ -73,10 +74,7 @@ stop_firefox() {
 }
 # Called by checks.sh's EXIT trap before it removes $tmp.
 cleanup_extra() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  tls_server_kill
   stop_firefox
 }
 
@@ -106,24 +104,7 @@ done
 # ---- 0. a throwaway server PKI, the card's CA and subject ------------------------------------
 must version "firefox-esr --version failed" env HOME="$tmp" firefox-esr --version
 FF_VERSION=$(tail -n 1 "$tmp/version.out")
-must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=jpki-pkcs11 Firefox test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-must csr "making the server key failed" openssl req -newkey rsa:2048 -nodes \
-  -keyout "$tmp/server.key" -out "$tmp/server.csr" -subj "/CN=localhost"
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
-must server_cert "signing the server certificate failed" openssl x509 -req -in "$tmp/server.csr" \
-  -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 1 -days 2 -extfile "$tmp/server.ext" \
-  -out "$tmp/server.pem"
-must auth_ca "converting card1/auth_ca.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_ca.der" -out "$tmp/auth_ca.pem"
-must subject "reading the subject of card1/auth_cert.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_cert.der" -noout -subject
-SUBJECT=$(sed -n 's/^subject=//p' "$tmp/subject.out")
-[[ $SUBJECT == *"CN = "* ]] || fail "card1/auth_cert.der has no CN in '$SUBJECT'" "$tmp/subject.out"
-CN=${SUBJECT##*CN = }
-CN=${CN%%,*}
+server_pki "jpki-pkcs11 Firefox test CA"
 ok "$FF_VERSION; server CA and certificate for 127.0.0.1; the card's auth certificate is '$SUBJECT'"
 
 # ---- 1. profile, policies, ports ------------------------------------------------------------
@@ -143,14 +124,13 @@ if [[ $MODE == friendly ]]; then
     fail "modutil -mechanisms FRIENDLY did not write slotFlags=PublicCerts" "$prof/pkcs11.txt"
   how+=" (already in the profile: modutil -mechanisms FRIENDLY, $(grep -c 'slotFlags=PublicCerts' "$prof/pkcs11.txt") line with slotFlags=PublicCerts in pkcs11.txt)"
 fi
-must ports "finding free ports failed" python3 -c '
+must ports "finding a free port failed" python3 -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))'
-read -r MN_PORT TLS_PORT < <(tail -n 1 "$tmp/ports.out")
-[[ $MN_PORT =~ ^[0-9]+$ && $TLS_PORT =~ ^[0-9]+$ ]] || fail "no free ports" "$tmp/ports.out"
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+MN_PORT=$(tail -n 1 "$tmp/ports.out")
+[[ $MN_PORT =~ ^[0-9]+$ ]] || fail "no free port" "$tmp/ports.out"
 
 must policies "writing policies.json failed" python3 -c '
 import json, sys
@@ -191,17 +171,7 @@ EOF
 ok "profile: NSS db trusts the server CA (CT,,); user.js: security.default_personal_cert = Select Automatically, marionette.port = $MN_PORT; $how"
 
 # ---- 2. s_server (stays up: Firefox may connect more than once, e.g. for /favicon.ico) -------
-: >"$tmp/server.srv"
-timeout $((4 * STEP_TIMEOUT + 60)) stdbuf -oL openssl s_server -accept "127.0.0.1:$TLS_PORT" \
-  -cert "$tmp/server.pem" -key "$tmp/server.key" -Verify 1 -verify_return_error \
-  -CAfile "$tmp/auth_ca.pem" -www </dev/null >>"$tmp/server.srv" 2>&1 &
-server_pid=$!
-for ((i = 0; ; i++)); do
-  grep -qx ACCEPT "$tmp/server.srv" && break
-  kill -0 "$server_pid" 2>/dev/null || fail "openssl s_server exited before listening" "$tmp/server.srv"
-  ((i < SERVER_WAIT)) || fail "openssl s_server does not listen after $((SERVER_WAIT / 10))s" "$tmp/server.srv"
-  sleep 0.1
-done
+tls_server_start page # its log: $tmp/page.srv
 
 # ---- 3. Firefox --------------------------------------------------------------------------------
 # Its own session (process group: stopped as one), its own mount namespace with policies.json
@@ -358,14 +328,14 @@ else
 fi
 
 # ---- 5. TLS 1.3 with client authentication ---------------------------------------------------
-URL=https://127.0.0.1:$TLS_PORT/
+URL=https://127.0.0.1:$PORT/
 cat >"$tmp/prompts.js" <<'JS'
 let done = arguments[arguments.length - 1];
 done({ prompts: JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]")) });
 JS
 from=$(wc -l <"$LOG")
 marionette page "navigate:$URL" "source:$tmp/page.html" "chrome:$tmp/prompts.js" ||
-  fail "Firefox: loading $URL failed (exit status $?)" "$tmp/page.out" "$tmp/server.srv" "$tmp/firefox.log"
+  fail "Firefox: loading $URL failed (exit status $?)" "$tmp/page.out" "$tmp/page.srv" "$tmp/firefox.log"
 tail -n +"$((from + 1))" "$LOG" >"$tmp/page.apdu"
 must page_text "converting the page source to text failed" python3 -c '
 import html, re, sys
@@ -373,7 +343,7 @@ s = open(sys.argv[1], encoding="utf-8").read()
 s = re.sub(r"<[^>]*>", "", s)
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     f.write(html.unescape(s).replace("\r", ""))' "$tmp/page.html" "$tmp/page.txt"
-files=("$tmp/page.txt" "$tmp/server.srv" "$tmp/page.out")
+files=("$tmp/page.txt" "$tmp/page.srv" "$tmp/page.out")
 
 # NSS's password requests during the page load (see MODE above).
 res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/page.out")
@@ -393,22 +363,7 @@ grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$tmp/page.apdu" | grep -v '^00 20 00 9
   fail "a PIN other than the auth PIN (P2=98) was tried during the page load" "$tmp/page.verify"
 ok "NSS's password requests during the page load: $prompts; no VERIFY on the card but the auth PIN's (P2=98)"
 
-grep -q '^ *Verify return code: 0 (ok)' "$tmp/page.txt" ||
-  fail "the page in Firefox has no 'Verify return code: 0 (ok)'" "${files[@]}"
-grep -qx ' *Protocol *: TLSv1.3' "$tmp/page.txt" || fail "the page does not say 'Protocol  : TLSv1.3'" "${files[@]}"
-grep -qx 'Peer signature type: RSA-PSS' "$tmp/page.txt" ||
-  fail "the page does not say 'Peer signature type: RSA-PSS'" "${files[@]}"
-grep -qx 'Client certificate' "$tmp/page.txt" || fail "the page shows no client certificate" "${files[@]}"
-sed -n '/^Client certificate$/,$p' "$tmp/page.txt" |
-  sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' >"$tmp/peer.pem"
-{ openssl x509 -in "$tmp/peer.pem" -outform der -out "$tmp/peer.der" 2>/dev/null </dev/null &&
-  cmp -s "$tmp/peer.der" "$CARD/auth_cert.der"; } ||
-  fail "the client certificate on the page is not card1/auth_cert.der" "${files[@]}"
-grep -qF "CN = $CN" "$tmp/page.txt" || grep -qF "CN=$CN" "$tmp/page.txt" ||
-  fail "the page does not show the subject CN $CN" "${files[@]}"
-grep -A1 -xF "depth=0 $SUBJECT" "$tmp/server.srv" | grep -qx 'verify return:1' ||
-  fail "s_server did not verify a client certificate 'depth=0 $SUBJECT'" "${files[@]}"
-grep -q 'verify error' "$tmp/server.srv" && fail "s_server reports a verify error" "${files[@]}"
+card_cert_ok page "$tmp/page.txt" TLSv1.3 RSA-PSS "${files[@]}"
 grep -E '^80 2A ' "$tmp/page.apdu" >"$tmp/page.sign" || true
 grep -qx '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" ||
   fail "no '80 2A 04 97 Lc=32 -> 9000 len=256' (PSS signature) in the APDU log" "$tmp/page.apdu"

@@ -20,6 +20,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
+# shellcheck source-path=SCRIPTDIR source=tls_server.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
 AUTH_PIN=1234
 WRONG_PIN=9876
@@ -28,22 +30,14 @@ SIGN_TOKEN="JPKI Signature"
 CERT_NICK="$AUTH_TOKEN:Authentication Certificate" # NSS nickname: "token:CKA_LABEL"
 CA_NICK="$AUTH_TOKEN:Authentication CA Certificate"
 SIGN_CA_NICK="$SIGN_TOKEN:Digital Signature CA Certificate"
-SERVER_WAIT=100 # tenths of a second to wait for s_server to listen / to exit
-PORT=44400      # s_server's first port (each server gets the next one; 127.0.0.1 only)
 # The card's answers that prove it did the work (the simulator's APDU log format).
 SELECT_AP='00 A4 04 0C Lc=10 -> 9000 len=0' # SELECT of the JPKI AP (AID of 10 bytes)
 VERIFY_OK='^00 20 00 98 Lc=4 data=<redacted> -> 9000 len=0$' # auth PIN (reference 98) accepted
 SIGN_PSS='80 2A 04 97 Lc=32 -> 9000 len=256'  # RSA-PSS over a SHA-256 hash, auth key
 SIGN_PKCS1='80 2A 00 97 Lc=51 -> 9000 len=256' # PKCS#1 v1.5 over a SHA-256 DigestInfo
 
-server_pid=""
-cleanup_extra() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  return 0
-}
+# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
+cleanup_extra() { tls_server_kill; }
 
 # mark: the APDU log's current length; slice NAME FROM: the log after line FROM in $tmp/NAME.apdu.
 mark() { wc -l <"$LOG"; }
@@ -67,46 +61,6 @@ no_login() {
   [[ -z $(verifies "$tmp/$1.apdu") ]] || fail "$1: the card got a VERIFY with data" "$tmp/$1.apdu"
 }
 
-# pem_is NAME PEMFILE DER: the (first) certificate in PEMFILE is DER.
-pem_is() {
-  openssl x509 -in "$2" -outform der -out "$tmp/$1.der" 2>/dev/null </dev/null && cmp -s "$tmp/$1.der" "$3"
-}
-
-# start_server NAME ARGS...: openssl s_server on 127.0.0.1:$PORT (one connection, then it
-# exits), requiring a client certificate issued by the card's auth CA; output in $tmp/NAME.srv.
-# Returns once it listens.
-start_server() {
-  local name=$1 i
-  shift
-  PORT=$((PORT + 1))
-  : >"$tmp/$name.srv"
-  timeout $((CMD_TIMEOUT + 30)) openssl s_server -accept "127.0.0.1:$PORT" \
-    -cert "$tmp/server.pem" -key "$tmp/server.key" -Verify 1 -verify_return_error \
-    -CAfile "$tmp/auth_ca.pem" -www -naccept 1 "$@" </dev/null >>"$tmp/$name.srv" 2>&1 &
-  server_pid=$!
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    grep -qx ACCEPT "$tmp/$name.srv" && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "openssl s_server $* exited before listening" "$tmp/$name.srv"
-    sleep 0.1
-  done
-  fail "openssl s_server $* does not listen after $((SERVER_WAIT / 10))s" "$tmp/$name.srv"
-}
-
-# stop_server NAME: wait (bounded) until the one-connection server has exited.
-stop_server() {
-  local i
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    echo "(killed: still running $((SERVER_WAIT / 10))s after the client ended)" >>"$tmp/$1.srv"
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
-
 # tls NAME S_SERVER_VERSION TSTCLNT_ARGS...: one connection of tstclnt (PIN from a file, the
 # request "GET / HTTP/1.0" from a file, module trace in $tmp/NAME.trace) to a fresh s_server.
 # tstclnt's output in $tmp/NAME.out (command first), without CRs in $tmp/NAME.txt; the card's
@@ -115,48 +69,28 @@ tls() {
   local name=$1 sver=$2 from
   shift 2
   from=$(mark)
-  start_server "$name" "$sver"
+  tls_server_start "$name" -naccept 1 "$sver"
   rc=0
   run "$name" env JPKI_TRACE="$tmp/$name.trace" tstclnt -h 127.0.0.1 -p "$PORT" -d "sql:$db" \
     -W "$tmp/pin" -A "$tmp/request" "$@" || rc=$?
-  stop_server "$name"
+  tls_server_stop "$name"
   slice "$name" "$from"
   tr -d '\r' <"$tmp/$name.out" >"$tmp/$name.txt"
 }
 
-# tls_ok NAME VERSION SIGTYPE SIGN_APDU: the connection NAME worked: tstclnt ended well with
-# s_server's status page, which says Protocol VERSION (TLSv1.3, TLSv1.2), "Verify return code:
-# 0 (ok)", the client signed with SIGTYPE (RSA-PSS, RSA) and SHA-256, and shows exactly the
-# card's auth certificate (subject CN too); s_server verified it; the card verified the PIN and
-# made the signature (SIGN_APDU, the only signature APDU); sets sum (a summary).
+# tls_ok NAME VERSION SIGTYPE SIGN_APDU: the connection NAME worked: tstclnt verified the server
+# and ended well with s_server's status page, which says Protocol VERSION (TLSv1.3, TLSv1.2),
+# "Verify return code: 0 (ok)", the client signed with SIGTYPE (RSA-PSS, RSA) and SHA-256, and
+# shows exactly the card's auth certificate; s_server verified it (card_cert_ok); the card
+# verified the PIN and made the signature (SIGN_APDU, the only signature APDU); sets sum.
 tls_ok() {
-  local name=$1 vers=$2 sigtype=$3 sign=$4 files=("$tmp/$1.out" "$tmp/$1.srv" "$tmp/$1.apdu") got dig subj
+  local name=$1 vers=$2 sigtype=$3 sign=$4 files=("$tmp/$1.out" "$tmp/$1.srv" "$tmp/$1.apdu")
   ((rc == 0)) || fail "$name: tstclnt failed (exit status $rc)" "${files[@]}" "$tmp/$name.trace"
   grep -qx 'HTTP/1.0 200 ok' "$tmp/$name.txt" && grep -q '</HTML>' "$tmp/$name.txt" ||
     fail "$name: no complete status page from s_server" "${files[@]}"
   grep -qx 'subject DN: CN=localhost' "$tmp/$name.txt" ||
     fail "$name: tstclnt does not show the server certificate it verified (CN=localhost)" "${files[@]}"
-  grep -qx " *Protocol *: $vers" "$tmp/$name.txt" ||
-    fail "$name: the server's page does not say 'Protocol  : $vers'" "${files[@]}"
-  grep -qx ' *Verify return code: 0 (ok)' "$tmp/$name.txt" ||
-    fail "$name: the server's page has no 'Verify return code: 0 (ok)'" "${files[@]}"
-  got=$(sed -n 's/^Peer signature type: //p' "$tmp/$name.txt")
-  dig=$(sed -n 's/^Peer signing digest: //p' "$tmp/$name.txt")
-  [[ $got == "$sigtype" && $dig == SHA256 ]] ||
-    fail "$name: server saw peer signature type '$got' digest '$dig', expected $sigtype SHA256" "${files[@]}"
-  # s_server prints the verification of each certificate: the card's must pass with no error.
-  grep -A1 -xF "depth=0 $SUBJECT" "$tmp/$name.srv" >"$tmp/$name.depth0" || true
-  grep -qx 'verify return:1' "$tmp/$name.depth0" ||
-    fail "$name: s_server did not verify a client certificate 'depth=0 $SUBJECT'" "${files[@]}"
-  grep -q 'verify error' "$tmp/$name.srv" && fail "$name: s_server reports a verify error" "${files[@]}"
-  grep -qx 'Client certificate' "$tmp/$name.txt" || fail "$name: the server's page shows no client certificate" "${files[@]}"
-  sed -n '/^Client certificate$/,$p' "$tmp/$name.txt" >"$tmp/$name.peer"
-  subj=$(sed -n 's/^ *Subject: //p' "$tmp/$name.peer" | head -n 1)
-  [[ $subj == *"CN=$CN" || $subj == *"CN=$CN,"* ]] ||
-    fail "$name: the client certificate's subject on the server's page is '$subj', not CN=$CN" "${files[@]}"
-  sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' "$tmp/$name.peer" >"$tmp/$name.peer.pem"
-  pem_is "$name.peer" "$tmp/$name.peer.pem" "$CARD/auth_cert.der" ||
-    fail "$name: the client certificate on the server's page is not card1/auth_cert.der" "${files[@]}"
+  card_cert_ok "$name" "$tmp/$name.txt" "$vers" "$sigtype" "${files[@]}"
   login_ok "$name"
   grep -E '^80 2A ' "$tmp/$name.apdu" >"$tmp/$name.sign" || true
   [[ $(<"$tmp/$name.sign") == "$sign" ]] ||
@@ -167,7 +101,7 @@ tls_ok() {
 # ---------------------------------------------------------------------------------------------
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} && -n ${JPKI_SIM_READER_1:-} ]] ||
   { echo "nss_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in modutil certutil tstclnt openssl timeout cmp; do
+for t in modutil certutil tstclnt openssl timeout stdbuf cmp; do
   command -v "$t" >/dev/null || { echo "nss_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
 done
 MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
@@ -186,24 +120,7 @@ printf '%s\n' "$WRONG_PIN" >"$tmp/wrong_pin"
 printf 'GET / HTTP/1.0\r\n\r\n' >"$tmp/request"
 
 # ---- 0. a throwaway server PKI, the card's CA and subject ------------------------------------
-must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=jpki-pkcs11 NSS test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-must csr "making the server key failed" openssl req -newkey rsa:2048 -nodes \
-  -keyout "$tmp/server.key" -out "$tmp/server.csr" -subj "/CN=localhost"
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
-must server_cert "signing the server certificate failed" openssl x509 -req -in "$tmp/server.csr" \
-  -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 1 -days 2 -extfile "$tmp/server.ext" \
-  -out "$tmp/server.pem"
-must auth_ca "converting card1/auth_ca.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_ca.der" -out "$tmp/auth_ca.pem"
-must subject "reading the subject of card1/auth_cert.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_cert.der" -noout -subject
-SUBJECT=$(sed -n 's/^subject=//p' "$tmp/subject.out")
-[[ $SUBJECT == *"CN = "* ]] || fail "card1/auth_cert.der has no CN in '$SUBJECT'" "$tmp/subject.out"
-CN=${SUBJECT##*CN = }
-CN=${CN%%,*}
+server_pki "jpki-pkcs11 NSS test CA"
 ok "server CA and certificate for CN=localhost, IP:127.0.0.1; the card's auth certificate is '$SUBJECT'"
 
 # ---- 1. a fresh NSS database with the module; its slots and tokens ---------------------------

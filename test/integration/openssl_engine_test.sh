@@ -29,25 +29,19 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
+# shellcheck source-path=SCRIPTDIR source=tls_server.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
 AUTH_PIN=1234
 WRONG_PIN=0000
-PORT=44500        # s_server's first port (each server gets the next one; 127.0.0.1 only)
-SERVER_WAIT=100   # tenths of a second to wait for s_server to listen / to exit
 KEY_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Key;type=private'
 NO_PSS_SIGALGS=RSA+SHA256:RSA+SHA384:RSA+SHA512
 ENGINE=${PKCS11_ENGINE:-/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so}
 # A failed key load makes OpenSSL's exit handler call the module after its static destructors
 # (libp11 finishes the engine late): such commands must still exit 1, not crash.
 
-server_pid=""
-cleanup_extra() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  return 0
-}
+# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
+cleanup_extra() { tls_server_kill; }
 
 # ---------------------------------------------------------------------------------------------
 MODE=${1:-}
@@ -55,7 +49,7 @@ MODE=${1:-}
   { echo "usage: openssl_engine_test.sh pss|nopss (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "openssl_engine_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in openssl timeout; do
+for t in openssl timeout stdbuf; do
   command -v "$t" >/dev/null || { echo "openssl_engine_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
 done
 [[ -f $ENGINE ]] ||
@@ -107,27 +101,11 @@ failed_status() {
 }
 
 # ---- 0. PKI, engine configuration ------------------------------------------------------------
-must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=jpki-pkcs11 OpenSSL engine test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-must csr "making the server key failed" openssl req -newkey rsa:2048 -nodes \
-  -keyout "$tmp/server.key" -out "$tmp/server.csr" -subj "/CN=localhost"
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
-must server_cert "signing the server certificate failed" openssl x509 -req -in "$tmp/server.csr" \
-  -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 1 -days 2 -extfile "$tmp/server.ext" \
-  -out "$tmp/server.pem"
-must auth_ca "converting card1/auth_ca.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_ca.der" -out "$tmp/auth_ca.pem"
+server_pki "jpki-pkcs11 OpenSSL engine test CA"
 must auth_cert "converting card1/auth_cert.der failed" \
   openssl x509 -inform der -in "$CARD/auth_cert.der" -out "$tmp/auth_cert.pem"
 must auth_pub "extracting the card's public key failed" \
   openssl x509 -in "$tmp/auth_cert.pem" -noout -pubkey -out "$tmp/auth_pub.pem"
-must subject "reading the subject of card1/auth_cert.der failed" \
-  openssl x509 -in "$tmp/auth_cert.pem" -noout -subject
-SUBJECT=$(sed -n 's/^subject=//p' "$tmp/subject.out")
-[[ $SUBJECT == *"CN = "* ]] || fail "card1/auth_cert.der has no CN in '$SUBJECT'" "$tmp/subject.out"
-CLIENT_CA=$tmp/auth_ca.pem
 
 # The engine section: the engine is loaded by -engine pkcs11 (init = 0: not at config time).
 cat >"$tmp/engine.cnf" <<EOF
@@ -211,41 +189,6 @@ grep -qE '^80 2A ' "$tmp/nopin.apdu" && fail "nopin: the card signed" "$tmp/nopi
 ok "no -passin and no PIN in the config (stdin /dev/null): libp11 prompts, reads nothing, 'No PIN code was entered'; no VERIFY with data, no signature"
 
 # ---- 5. TLS client authentication with s_client ----------------------------------------------
-# start_server NAME ARGS...: openssl s_server on 127.0.0.1:$PORT (one connection, then it exits),
-# requiring a client certificate issued by $CLIENT_CA; output in $tmp/NAME.srv. No TLS 1.3
-# session tickets: s_client would print their hex dump into the middle of the status page.
-start_server() {
-  local name=$1 i
-  shift
-  PORT=$((PORT + 1))
-  : >"$tmp/$name.srv"
-  timeout $((CMD_TIMEOUT + 30)) openssl s_server -accept "127.0.0.1:$PORT" \
-    -cert "$tmp/server.pem" -key "$tmp/server.key" -Verify 1 -verify_return_error \
-    -CAfile "$CLIENT_CA" -www -naccept 1 -num_tickets 0 "$@" </dev/null >>"$tmp/$name.srv" 2>&1 &
-  server_pid=$!
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    grep -qx ACCEPT "$tmp/$name.srv" && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "openssl s_server $* exited before listening" "$tmp/$name.srv"
-    sleep 0.1
-  done
-  fail "openssl s_server $* does not listen after $((SERVER_WAIT / 10))s" "$tmp/$name.srv"
-}
-
-# stop_server NAME: wait (bounded) until the one-connection server has exited.
-stop_server() {
-  local i
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    echo "(killed: still running $((SERVER_WAIT / 10))s after the client ended)" >>"$tmp/$1.srv"
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
-
 # tls NAME S_SERVER_VERSION S_CLIENT_ARGS...: one connection; s_client (the card's key through
 # the engine, its certificate from card1/auth_cert.der) sends "GET / HTTP/1.0" and, with
 # -ign_eof, reads s_server's status page until the server closes. Everything in $tmp/NAME.out
@@ -253,7 +196,8 @@ stop_server() {
 tls() {
   local name=$1 sver=$2 from
   shift 2
-  start_server "$name" "$sver"
+  # No TLS 1.3 session tickets: s_client would print their hex dump into the middle of the page.
+  tls_server_start "$name" -naccept 1 -num_tickets 0 "$sver"
   local cmd=(openssl s_client -connect "127.0.0.1:$PORT" -engine pkcs11 -keyform engine -key "$KEY_URL"
     -pass "pass:$AUTH_PIN" -cert "$tmp/auth_cert.pem" -CAfile "$tmp/ca.pem" -verify_return_error
     -verify_ip 127.0.0.1 -ign_eof "$@")
@@ -263,50 +207,23 @@ tls() {
   printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=$tmp/engine.cnf JPKI_TRACE=$tmp/$name.trace \
     timeout "$CMD_TIMEOUT" "${cmd[@]}" >>"$tmp/$name.out" 2>&1 || rc=$?
   ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  stop_server "$name"
+  tls_server_stop "$name"
   new_apdus "$name" "$from"
   tr -d '\r' <"$tmp/$name.out" >"$tmp/$name.txt"
   sed -n '/^HTTP\/1.0 200 ok$/,$p' "$tmp/$name.txt" >"$tmp/$name.page"
 }
 
-# handshake_ok NAME VERSION: s_client completed a VERSION (TLSv1.2, TLSv1.3) handshake, verified
-# the server (CA, IP) and got s_server's status page.
+# handshake_ok NAME VERSION SIGTYPE: s_client completed a VERSION (TLSv1.2, TLSv1.3) handshake,
+# verified the server (CA, IP) and got s_server's status page, which shows that the server
+# verified the card's certificate and a SIGTYPE signature (card_cert_ok).
 handshake_ok() {
-  local name=$1 vers=$2 files=("$tmp/$1.txt" "$tmp/$1.srv" "$tmp/$1.apdu")
+  local name=$1 vers=$2 sigtype=$3 files=("$tmp/$1.txt" "$tmp/$1.srv" "$tmp/$1.apdu")
   ((rc == 0)) || fail "$name: s_client failed (exit status $rc)" "${files[@]}"
   grep -q "^New, $vers, Cipher is " "$tmp/$name.txt" || fail "$name: no '$vers' handshake in s_client's output" "${files[@]}"
   sed -n '/^HTTP\/1.0 200 ok$/q;p' "$tmp/$name.txt" | grep -q '^ *Verify return code: 0 (ok)' ||
     fail "$name: s_client did not verify the server certificate" "${files[@]}"
   grep -q '</HTML>' "$tmp/$name.page" || fail "$name: no complete status page from s_server" "${files[@]}"
-  grep -qx " *Protocol *: $vers" "$tmp/$name.page" || fail "$name: the server's page does not say 'Protocol  : $vers'" "${files[@]}"
-}
-
-# client_cert_seen NAME: the server verified exactly the card's auth certificate.
-client_cert_seen() {
-  local name=$1 files=("$tmp/$1.txt" "$tmp/$1.srv")
-  grep -A1 -xF "depth=0 $SUBJECT" "$tmp/$name.srv" >"$tmp/$name.depth0" || true
-  grep -qx 'verify return:1' "$tmp/$name.depth0" ||
-    fail "$name: s_server did not verify a client certificate 'depth=0 $SUBJECT'" "${files[@]}"
-  grep -q 'verify error' "$tmp/$name.srv" && fail "$name: s_server reports a verify error" "${files[@]}"
-  grep -q '^ *Verify return code: 0 (ok)' "$tmp/$name.page" ||
-    fail "$name: the server's page has no 'Verify return code: 0 (ok)'" "${files[@]}"
-  grep -qx 'Client certificate' "$tmp/$name.page" || fail "$name: the server's page shows no client certificate" "${files[@]}"
-  sed -n '/^Client certificate$/,$p' "$tmp/$name.page" |
-    sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' >"$tmp/$name.peer.pem"
-  openssl x509 -in "$tmp/$name.peer.pem" -outform der -out "$tmp/$name.peer.der" 2>/dev/null </dev/null &&
-    cmp -s "$tmp/$name.peer.der" "$CARD/auth_cert.der" ||
-    fail "$name: the client certificate on the server's page is not card1/auth_cert.der" "${files[@]}"
-  grep -q "^ *Subject: ${SUBJECT// = /=}\$" "$tmp/$name.page" ||
-    fail "$name: the server's page does not show 'Subject: ${SUBJECT// = /=}'" "${files[@]}"
-}
-
-# peer_sig NAME TYPE: s_server's page says the client signed with TYPE (RSA-PSS or RSA), SHA256.
-peer_sig() {
-  local name=$1 want=$2 got dig
-  got=$(sed -n 's/^Peer signature type: //p' "$tmp/$name.page")
-  dig=$(sed -n 's/^Peer signing digest: //p' "$tmp/$name.page")
-  [[ $got == "$want" && $dig == SHA256 ]] ||
-    fail "$name: server saw peer signature type '$got' digest '$dig', expected $want SHA256" "$tmp/$name.page"
+  card_cert_ok "$name" "$tmp/$name.page" "$vers" "$sigtype" "${files[@]}"
 }
 
 # refused NAME: s_client failed in its CertificateVerify with libp11's "Mechanism invalid" (the
@@ -334,9 +251,7 @@ refused() {
 tls tls12 -tls1_2 -tls1_2
 case $MODE in
 pss)
-  handshake_ok tls12 TLSv1.2
-  client_cert_seen tls12
-  peer_sig tls12 RSA-PSS
+  handshake_ok tls12 TLSv1.2 RSA-PSS
   verifies_ok tls12
   only_sign tls12 '80 2A 04 97 Lc=32 -> 9000 len=256'
   ok "TLS 1.2, s_client -engine pkcs11 -keyform engine -key <URL> -pass pass:... -cert auth_cert.pem: s_server verified the client certificate ('Verify return code: 0 (ok)', Subject: ${SUBJECT// = /=}), peer signature RSA-PSS/SHA256; card: '$(cat "$tmp/tls12.sign")'"
@@ -349,9 +264,7 @@ esac
 
 # 5b. TLS 1.2 with the client's signature algorithms limited to PKCS#1 v1.5
 tls tls12p1 -tls1_2 -tls1_2 -client_sigalgs "$NO_PSS_SIGALGS"
-handshake_ok tls12p1 TLSv1.2
-client_cert_seen tls12p1
-peer_sig tls12p1 RSA
+handshake_ok tls12p1 TLSv1.2 RSA
 verifies_ok tls12p1
 only_sign tls12p1 '80 2A 00 97 Lc=51 -> 9000 len=256'
 ok "TLS 1.2, s_client ... -client_sigalgs $NO_PSS_SIGALGS: s_server verified the client certificate, peer signature RSA (PKCS#1 v1.5)/SHA256; card: '$(cat "$tmp/tls12p1.sign")'"
@@ -360,9 +273,7 @@ ok "TLS 1.2, s_client ... -client_sigalgs $NO_PSS_SIGALGS: s_server verified the
 tls tls13 -tls1_3 -tls1_3
 case $MODE in
 pss)
-  handshake_ok tls13 TLSv1.3
-  client_cert_seen tls13
-  peer_sig tls13 RSA-PSS
+  handshake_ok tls13 TLSv1.3 RSA-PSS
   verifies_ok tls13
   only_sign tls13 '80 2A 04 97 Lc=32 -> 9000 len=256'
   ok "TLS 1.3, s_client -engine pkcs11: s_server verified the client certificate, peer signature RSA-PSS/SHA256; card: '$(cat "$tmp/tls13.sign")'"

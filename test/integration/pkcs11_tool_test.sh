@@ -27,51 +27,10 @@ SIGN_LABEL="JPKI Signature"
 JPKI_AID=D392F000260100000001
 SHA256_DI_PREFIX=3031300d060960864801650304020105000420
 
-# slots FILE: one line per slot with a token from `pkcs11-tool -L` output in FILE:
-#   ID<TAB>READER<TAB>LABEL<TAB>SERIAL<TAB>PIN MIN/MAX<TAB>FLAGS
-# (ID as printed in the parentheses, e.g. 0x2: what --slot takes).
-slots() {
-  awk '
-    function flush() { if (id != "" && label != "") print id "\t" reader "\t" label "\t" serial "\t" pin "\t" flags }
-    /^Slot / {
-      flush(); id = label = serial = pin = flags = ""
-      reader = $0; sub(/^Slot [^:]*: /, "", reader)
-      if (match($0, /\(0x[0-9a-fA-F]+\)/)) id = substr($0, RSTART + 1, RLENGTH - 2)
-      next
-    }
-    match($0, /^  [^:]+: /) {
-      key = substr($0, 3, RLENGTH - 4); sub(/ +$/, "", key)
-      val = substr($0, RLENGTH + 1)
-      if (key == "token label") label = val
-      else if (key == "serial num") serial = val
-      else if (key == "pin min/max") pin = val
-      else if (key == "token flags") flags = val
-    }
-    END { flush() }' "$1"
-}
-
-# slot_field FILE READER LABEL COLUMN: column (1 = ID ... 6 = flags) of the slots in READER whose
-# token has LABEL.
+# slot_field FILE READER LABEL COLUMN: column (1 = ID ... 6 = flags) of the slots (checks.sh's
+# `slots`) in READER whose token has LABEL.
 slot_field() {
   slots "$1" | awk -F '\t' -v r="$2" -v l="$3" -v c="$4" '$2 == r && $3 == l { print $c }'
-}
-
-# objects FILE: the objects of `pkcs11-tool -O` output in FILE as sorted "type:ID" words
-# (cert, pubkey, privkey, or the first word of an unknown object header).
-objects() {
-  awk '
-    function flush() { if (type != "") print type ":" (id == "" ? "-" : id) }
-    /^[A-Za-z]/ {
-      flush(); id = ""
-      if (/^Certificate Object/) type = "cert"
-      else if (/^Public Key Object/) type = "pubkey"
-      else if (/^Private Key Object/) type = "privkey"
-      else if (/^(Using slot|Logging in|Please enter)/) type = ""
-      else { type = $1; sub(/[;:].*/, "", type) }
-      next
-    }
-    /^  ID: / { id = $2 }
-    END { flush() }' "$1" | sort | paste -sd ' ' -
 }
 
 # verify_count LOG: VERIFY commands with data (a PIN try) in a simulator APDU log.

@@ -26,59 +26,17 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
+# shellcheck source-path=SCRIPTDIR source=tls_server.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
-SERVER_WAIT=100   # tenths of a second to wait for s_server to listen / to exit
-PORT=44301        # s_server's first port (each server gets the next one; 127.0.0.1 only)
 AUTH_PIN=1234
 CERT_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Certificate;type=cert'
 KEY_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Key;type=private'
 NO_PSS_SIGS="-SIGN-RSA-PSS-RSAE-SHA256:-SIGN-RSA-PSS-RSAE-SHA384:-SIGN-RSA-PSS-RSAE-SHA512"
 NO_PSS_SIGS+=":-SIGN-RSA-PSS-SHA256:-SIGN-RSA-PSS-SHA384:-SIGN-RSA-PSS-SHA512"
 
-server_pid=""
 # Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
-cleanup_extra() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  return 0
-}
-
-# start_server NAME ARGS...: openssl s_server on 127.0.0.1:$PORT (one connection, then it
-# exits), requiring a client certificate issued by $CLIENT_CA (the card's auth CA); output in
-# $tmp/NAME.srv. Returns once it listens.
-start_server() {
-  local name=$1 i
-  shift
-  PORT=$((PORT + 1))
-  : >"$tmp/$name.srv" # exists before the loop below reads it
-  timeout $((CMD_TIMEOUT + 30)) openssl s_server -accept "127.0.0.1:$PORT" \
-    -cert "$tmp/server.pem" -key "$tmp/server.key" -Verify 1 -verify_return_error \
-    -CAfile "$CLIENT_CA" -www -naccept 1 "$@" </dev/null >>"$tmp/$name.srv" 2>&1 &
-  server_pid=$!
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    grep -qx ACCEPT "$tmp/$name.srv" && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "openssl s_server $* exited before listening" "$tmp/$name.srv"
-    sleep 0.1
-  done
-  fail "openssl s_server $* does not listen after $((SERVER_WAIT / 10))s" "$tmp/$name.srv"
-}
-
-# stop_server NAME: wait (bounded) until the one-connection server has exited.
-stop_server() {
-  local i
-  for ((i = 0; i < SERVER_WAIT; i++)); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    echo "(killed: still running $((SERVER_WAIT / 10))s after the client ended)" >>"$tmp/$1.srv"
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
+cleanup_extra() { tls_server_kill; }
 
 # client NAME PRIORITY: gnutls-cli with the card's auth certificate and key through the module,
 # sends "GET / HTTP/1.0" and reads the answer until the server closes. Its stdin is a FIFO this
@@ -111,11 +69,12 @@ client() {
 # new_apdus NAME FROM: the simulator's APDU log from line FROM+1 into $tmp/NAME.apdu.
 new_apdus() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
 
-# handshake_ok NAME VERSION: the handshake completed with VERSION (TLS1.3, TLS1.2), gnutls-cli
-# trusted the server, and the client got s_server's status page; sets desc (gnutls-cli's
-# "- Description:").
+# handshake_ok NAME VERSION SIGTYPE: the handshake completed with VERSION (TLS1.3, TLS1.2),
+# gnutls-cli trusted the server and got s_server's status page, which shows that the server
+# verified the card's certificate and a SIGTYPE signature (card_cert_ok); sets desc
+# (gnutls-cli's "- Description:").
 handshake_ok() {
-  local name=$1 vers=$2 files=("$tmp/$1.out" "$tmp/$1.srv" "$tmp/$1.trace")
+  local name=$1 vers=$2 sigtype=$3 files=("$tmp/$1.out" "$tmp/$1.srv" "$tmp/$1.trace")
   grep -q '^- Handshake was completed' "$tmp/$name.txt" || fail "$name: handshake not completed" "${files[@]}"
   grep -q '^- Status: The certificate is trusted' "$tmp/$name.txt" ||
     fail "$name: gnutls-cli did not verify the server certificate" "${files[@]}"
@@ -123,35 +82,7 @@ handshake_ok() {
   [[ $desc == "($vers-X.509)-"* ]] || fail "$name: negotiated '$desc', expected $vers" "${files[@]}"
   grep -q '^HTTP/1.0 200 ok' "$tmp/$name.txt" && grep -q '</HTML>' "$tmp/$name.txt" ||
     fail "$name: no complete status page from s_server" "${files[@]}"
-  grep -qx " *Protocol *: ${vers/TLS/TLSv}" "$tmp/$name.txt" ||
-    fail "$name: the server's page does not say 'Protocol  : ${vers/TLS/TLSv}'" "${files[@]}"
-}
-
-# client_cert_seen NAME: the server verified exactly the card's auth certificate.
-client_cert_seen() {
-  local name=$1 files=("$tmp/$1.out" "$tmp/$1.srv")
-  # s_server prints the verification of each certificate: the card's must pass with no error.
-  grep -A1 -xF "depth=0 $SUBJECT" "$tmp/$name.srv" >"$tmp/$name.depth0" || true
-  grep -qx 'verify return:1' "$tmp/$name.depth0" ||
-    fail "$name: s_server did not verify a client certificate 'depth=0 $SUBJECT'" "${files[@]}"
-  grep -q 'verify error' "$tmp/$name.srv" && fail "$name: s_server reports a verify error" "${files[@]}"
-  grep -q '^ *Verify return code: 0 (ok)' "$tmp/$name.txt" ||
-    fail "$name: the server's page has no 'Verify return code: 0 (ok)'" "${files[@]}"
-  grep -qx 'Client certificate' "$tmp/$name.txt" || fail "$name: the server's page shows no client certificate" "${files[@]}"
-  sed -n '/^Client certificate$/,$p' "$tmp/$name.txt" |
-    sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' >"$tmp/$name.peer.pem"
-  openssl x509 -in "$tmp/$name.peer.pem" -outform der -out "$tmp/$name.peer.der" 2>/dev/null </dev/null &&
-    cmp -s "$tmp/$name.peer.der" "$CARD/auth_cert.der" ||
-    fail "$name: the client certificate on the server's page is not card1/auth_cert.der" "${files[@]}"
-}
-
-# peer_sig NAME TYPE: s_server's page says the client signed with TYPE (RSA-PSS or RSA), SHA256.
-peer_sig() {
-  local name=$1 want=$2 got dig
-  got=$(sed -n 's/^Peer signature type: //p' "$tmp/$name.txt")
-  dig=$(sed -n 's/^Peer signing digest: //p' "$tmp/$name.txt")
-  [[ $got == "$want" && $dig == SHA256 ]] ||
-    fail "$name: server saw peer signature type '$got' digest '$dig', expected $want SHA256" "$tmp/$name.out"
+  card_cert_ok "$name" "$tmp/$name.txt" "${vers/TLS/TLSv}" "$sigtype" "${files[@]}"
 }
 
 # one_sign NAME P1 SW: the only COMPUTE DIGITAL SIGNATURE(s) in $tmp/NAME.apdu have P1 and
@@ -189,7 +120,7 @@ MODE=${1:-}
   { echo "usage: tls_test.sh pss|nopss|salt20 (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "tls_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in gnutls-cli openssl mkfifo timeout; do
+for t in gnutls-cli openssl mkfifo timeout stdbuf; do
   command -v "$t" >/dev/null || { echo "tls_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
 done
 MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
@@ -201,35 +132,17 @@ for f in auth_cert.der auth_ca.der; do
 done
 
 # ---- 0. a throwaway server PKI, the card's CA and subject ------------------------------------
-must ca "making the server CA failed" openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=jpki-pkcs11 TLS test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-must csr "making the server key failed" openssl req -newkey rsa:2048 -nodes \
-  -keyout "$tmp/server.key" -out "$tmp/server.csr" -subj "/CN=localhost"
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
-must server_cert "signing the server certificate failed" openssl x509 -req -in "$tmp/server.csr" \
-  -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 1 -days 2 -extfile "$tmp/server.ext" \
-  -out "$tmp/server.pem"
-must auth_ca "converting card1/auth_ca.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_ca.der" -out "$tmp/auth_ca.pem"
-must subject "reading the subject of card1/auth_cert.der failed" \
-  openssl x509 -inform der -in "$CARD/auth_cert.der" -noout -subject
-SUBJECT=$(sed -n 's/^subject=//p' "$tmp/subject.out")
-[[ $SUBJECT == *"CN = "* ]] || fail "card1/auth_cert.der has no CN in '$SUBJECT'" "$tmp/subject.out"
-CN=${SUBJECT##*CN = }
-CN=${CN%%,*}
-CLIENT_CA=$tmp/auth_ca.pem
+server_pki "jpki-pkcs11 TLS test CA"
 ok "server CA and certificate for CN=localhost, IP:127.0.0.1; the card's auth certificate is '$SUBJECT'"
 
 # tls NAME S_SERVER_VERSION PRIORITY: one connection; sets rc (gnutls-cli's status).
 tls() {
   local name=$1 sver=$2 prio=$3 from
   from=$(wc -l <"$LOG")
-  start_server "$name" "$sver"
+  tls_server_start "$name" -naccept 1 "$sver"
   rc=0
   client "$name" "$prio" || rc=$?
-  stop_server "$name"
+  tls_server_stop "$name"
   new_apdus "$name" "$from"
 }
 
@@ -238,9 +151,7 @@ tls tls13 -tls1_3 "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 case $MODE in
 pss)
   ((rc == 0)) || fail "TLS 1.3: gnutls-cli failed (exit status $rc)" "$tmp/tls13.out" "$tmp/tls13.srv" "$tmp/tls13.trace"
-  handshake_ok tls13 TLS1.3
-  client_cert_seen tls13
-  peer_sig tls13 RSA-PSS
+  handshake_ok tls13 TLS1.3 RSA-PSS
   one_sign tls13 04 9000
   grep -qx '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/tls13.sign" ||
     fail "TLS 1.3: no '80 2A 04 97 Lc=32 -> 9000 len=256' in the APDU log" "$tmp/tls13.apdu"
@@ -267,9 +178,7 @@ tls tls12 -tls1_2 "NORMAL:-VERS-ALL:+VERS-TLS1.2"
 case $MODE in
 pss)
   ((rc == 0)) || fail "TLS 1.2: gnutls-cli failed (exit status $rc)" "$tmp/tls12.out" "$tmp/tls12.srv" "$tmp/tls12.trace"
-  handshake_ok tls12 TLS1.2
-  client_cert_seen tls12
-  peer_sig tls12 RSA-PSS
+  handshake_ok tls12 TLS1.2 RSA-PSS
   one_sign tls12 04 9000
   ok "TLS 1.2, gnutls-cli: $desc; s_server verified the client certificate CN=$CN, peer signature RSA-PSS/SHA256; card: $(paste -sd';' "$tmp/tls12.sign")"
   ;;
@@ -291,9 +200,7 @@ esac
 # ---- 3. TLS 1.2 without the RSA-PSS signature algorithms: PKCS#1 v1.5 (P1=00) ----------------
 tls tls12p1 -tls1_2 "NORMAL:-VERS-ALL:+VERS-TLS1.2:$NO_PSS_SIGS"
 ((rc == 0)) || fail "TLS 1.2 (no RSA-PSS): gnutls-cli failed (exit status $rc)" "$tmp/tls12p1.out" "$tmp/tls12p1.srv" "$tmp/tls12p1.trace"
-handshake_ok tls12p1 TLS1.2
-client_cert_seen tls12p1
-peer_sig tls12p1 RSA
+handshake_ok tls12p1 TLS1.2 RSA
 one_sign tls12p1 00 9000
 grep -qx '80 2A 00 97 Lc=51 -> 9000 len=256' "$tmp/tls12p1.sign" ||
   fail "TLS 1.2 (no RSA-PSS): no '80 2A 00 97 Lc=51 -> 9000 len=256' (SHA-256 DigestInfo)" "$tmp/tls12p1.apdu"
