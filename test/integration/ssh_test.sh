@@ -186,7 +186,13 @@ login() {
   tr -d '\r' <"$tmp/$name.crlf" >"$tmp/$name.stderr" # ssh's messages end in CRLF
   { cat "$tmp/$name.stdout" "$tmp/$name.stderr"; echo "(exit status $rc)"; } >>"$tmp/$name.out"
   ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  sleep 0.2 # sshd's child logs the disconnect after the client has gone
+  # sshd's children log the connection (and its end) after the client may have gone: wait,
+  # bounded, for the end of this connection in the log.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    tail -n +"$((sfrom + 1))" "$tmp/sshd.log" | grep -qE 'Disconnected from|Connection closed by|Connection reset by' && break
+    sleep 0.1
+  done
   tail -n +"$((sfrom + 1))" "$tmp/sshd.log" | tr -d '\r' >"$tmp/$name.sshd" # sshd -e: CRLF
   new_apdus "$name" "$from"
   { echo "---- askpass prompts ----"; cat "$tmp/askpass.log"; } >>"$tmp/$name.out"
