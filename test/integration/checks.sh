@@ -41,12 +41,32 @@ fail() {
 
 finish() { echo "$passed passed, 0 failed"; }
 
+# shown_args ARG...: the arguments as a shell would quote them, with PIN values redacted, so that
+# no PIN reaches a log even when a failing command line is shown.
+shown_args() {
+  local a hide=0
+  for a in "$@"; do
+    if ((hide)); then
+      printf ' <redacted>'
+      hide=0
+      continue
+    fi
+    case $a in
+    --pin | --so-pin | --new-pin | --puk | -passin | -pass) hide=1; printf ' %q' "$a" ;;
+    --pin=*) printf ' --pin=<redacted>' ;;
+    pass:*) printf ' pass:<redacted>' ;;
+    *PIN=*) printf ' %q=<redacted>' "${a%%=*}" ;;
+    *) printf ' %q' "$a" ;;
+    esac
+  done
+}
+
 # run NAME CMD...: run CMD with stdin from /dev/null (no PIN prompt can ever wait), output
 # (stdout+stderr) in $tmp/NAME.out, command line in its first line. Returns CMD's status.
 run() {
   local name=$1 rc=0
   shift
-  { printf '$'; printf ' %q' "$@"; printf '\n'; } >"$tmp/$name.out"
+  { printf '$'; shown_args "$@"; printf '\n'; } >"$tmp/$name.out"
   timeout "$CMD_TIMEOUT" "$@" </dev/null >>"$tmp/$name.out" 2>&1 || rc=$?
   ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
   return "$rc"

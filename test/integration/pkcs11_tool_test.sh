@@ -309,7 +309,7 @@ after=$(verify_count "$LOG1")
 must list_len "pkcs11-tool -L after the 5-digit PIN failed" "${P11[@]}" -L
 flags=$(slot_field "$tmp/list_len.out" "$JPKI_SIM_READER_1" "$AUTH_LABEL" 6)
 has_flag "$flags" "user PIN count low" && fail "the 5-digit PIN cost a try (flags: $flags)" "$tmp/list_len.out"
-ok "--pin $BAD_LEN_PIN on card 1's auth token: CKR_PIN_LEN_RANGE, VERIFY with data in card 1's log $before -> $after, flags still: $flags"
+ok "a 5-digit PIN on card 1's auth token: CKR_PIN_LEN_RANGE, VERIFY with data in card 1's log $before -> $after, flags still: $flags"
 
 A2=(--slot "${SLOT[auth2]}")
 before=$(verify_count "$LOG2")
@@ -353,7 +353,7 @@ grep -q 'CKR_PIN_LOCKED' "$tmp/locked_login.out" ||
   fail "login to card 2's locked auth token did not fail with CKR_PIN_LOCKED" "$tmp/locked_login.out"
 after=$(verify_count "$LOG2")
 ((after == after3)) || fail "the login to the locked token still sent $((after - after3)) VERIFY with data to card 2" "$LOG2"
-ok "--pin $AUTH_PIN on card 2's locked auth token: CKR_PIN_LOCKED, no new VERIFY with data ($after3 -> $after)"
+ok "the right PIN on card 2's locked auth token: CKR_PIN_LOCKED, no new VERIFY with data ($after3 -> $after)"
 
 # ---- 7. no PIN in the APDU logs or the module's trace -----------------------------------------
 pin_patterns() { # PIN...: each PIN as text (unless it is all zeros: common in hex dumps) and its bytes in hex
