@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +37,9 @@ namespace {
 
 constexpr CK_FLAGS kPinFlags =
     CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED | CKF_USER_PIN_TO_BE_CHANGED;
+// The token flags of a PIN with one try left, and of a blocked PIN.
+constexpr CK_FLAGS kFinalTry = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY;
+constexpr CK_FLAGS kLocked = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED;
 
 template <std::size_t N>
 std::string field(const CK_UTF8CHAR (&text)[N]) {
@@ -59,7 +63,25 @@ std::vector<CK_SLOT_ID> slot_list(CK_FUNCTION_LIST_PTR f, CK_BBOOL present) {
     return ids;
 }
 
+// C_Initialize(NULL), then every slot, with a token or without, REQUIREd to be `expected` many.
+std::vector<CK_SLOT_ID> initialize_and_list_all(CK_FUNCTION_LIST_PTR f, std::size_t expected) {
+    REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
+    auto all = slot_list(f, CK_FALSE);
+    REQUIRE(all.size() == expected);
+    return all;
+}
+
 bool contains(const std::vector<CK_SLOT_ID>& v, CK_SLOT_ID id) { return std::find(v.begin(), v.end(), id) != v.end(); }
+
+// A slot without a token (none inserted, taken out, or one that does not answer): no token info,
+// and a removable hardware slot without CKF_TOKEN_PRESENT.
+void check_no_token(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
+    CK_TOKEN_INFO tok{};
+    CHECK(f->C_GetTokenInfo(slot, &tok) == CKR_TOKEN_NOT_PRESENT);
+    CK_SLOT_INFO si{};
+    REQUIRE(f->C_GetSlotInfo(slot, &si) == CKR_OK);
+    CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+}
 
 CK_SESSION_HANDLE open_rw(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
@@ -75,18 +97,37 @@ CK_STATE session_state(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s) {
 
 CK_FLAGS pin_flags(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) { return token_info(f, slot).flags & kPinFlags; }
 
+// The PIN flags of a card's two tokens: the authentication token's, then the signature token's.
+void check_pin_flags(CK_FUNCTION_LIST_PTR f, const std::vector<CK_SLOT_ID>& slots, CK_FLAGS auth, CK_FLAGS sign) {
+    CHECK(pin_flags(f, slots.at(0)) == auth);
+    CHECK(pin_flags(f, slots.at(1)) == sign);
+}
+
+// Sets a card's PIN counter as wrong PINs typed in another process would, then waits out the
+// second for which the module may answer from its cached counter.
+void tries_left_elsewhere(sim::JpkiCard& card, bool sign_pin, int tries) {
+    card.set_tries_left(sign_pin, tries);
+    std::this_thread::sleep_for(1100ms);
+}
+
 std::string token_serial(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) { return field(token_info(f, slot).serialNumber); }
 
 std::string reader_name(ModuleWorld& w, int reader) {
     return w.readers.snapshot().at(static_cast<std::size_t>(reader)).name;
 }
 
-// VERIFY commands without data in a card's log: PIN counter reads (they cost no try).
-std::size_t empty_verify_count(const sim::JpkiCard& card) {
+// The commands in a card's log with instruction byte `ins` that `match` (given the whole line).
+template <class Match>
+std::size_t count_commands(const sim::JpkiCard& card, std::uint8_t ins, Match match) {
     std::size_t n = 0;
     for (const auto& l : card.log())
-        if (l.header.size() == 4 && l.header[1] == 0x20 && l.lc == 0) ++n;
+        if (l.header.size() == 4 && l.header[1] == ins && match(l)) ++n;
     return n;
+}
+
+// VERIFY commands without data in a card's log: PIN counter reads (they cost no try).
+std::size_t empty_verify_count(const sim::JpkiCard& card) {
+    return count_commands(card, 0x20, [](const sim::LoggedApdu& l) { return l.lc == 0; });
 }
 
 // Reads C_WaitForSlotEvent(CKF_DONT_BLOCK) until CKR_NO_EVENT; returns the slots reported.
@@ -120,6 +161,15 @@ int wait_child(pid_t pid, std::chrono::milliseconds limit) {
         std::this_thread::sleep_for(10ms);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs `child` in a forked process that _exits with what it returns (no Catch2 there: each failed
+// step returns a code of its own), and waits for it at most `limit`. Returns its exit code, or -1.
+int run_in_child(const std::function<int()>& child, std::chrono::milliseconds limit) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) _exit(child());
+    return wait_child(pid, limit);
 }
 
 // Application mutex callbacks that count their use.
@@ -168,6 +218,15 @@ void* load_module_copy(const std::string& path) {
     __lsan::ScopedDisabler deliberate_leaks;
 #endif
     return dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+}
+
+// The function list of a module loaded with dlopen(), through its C_GetFunctionList.
+CK_FUNCTION_LIST_PTR function_list_of(void* handle) {
+    auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList"));
+    REQUIRE(get != nullptr);
+    CK_FUNCTION_LIST_PTR f = nullptr;
+    REQUIRE(get(&f) == CKR_OK);
+    return f;
 }
 
 }  // namespace
@@ -285,8 +344,7 @@ TEST_CASE("module: every function answers CKR_CRYPTOKI_NOT_INITIALIZED before C_
 TEST_CASE("module: a second C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
     CHECK(w.f->C_Initialize(nullptr) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
     CK_C_INITIALIZE_ARGS args{};
@@ -415,10 +473,7 @@ TEST_CASE("module: dlopen, C_Initialize, C_GetSlotList, C_Finalize, dlclose five
             INFO("round " << i);
             void* handle = dlopen(module_path().c_str(), RTLD_NOW | RTLD_LOCAL);
             REQUIRE(handle != nullptr);
-            auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList"));
-            REQUIRE(get != nullptr);
-            CK_FUNCTION_LIST_PTR f = nullptr;
-            REQUIRE(get(&f) == CKR_OK);
+            CK_FUNCTION_LIST_PTR f = function_list_of(handle);
             REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
             CK_ULONG n = 0;
             CHECK(f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
@@ -444,13 +499,10 @@ TEST_CASE("module: dlopen, C_Initialize, C_GetSlotList, C_Finalize, dlclose five
             INFO("round " << i);
             void* handle = load_module_copy(copy);
             REQUIRE(handle != nullptr);
-            auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList"));
-            auto sim = reinterpret_cast<sim::SimReaders* (*)()>(dlsym(handle, "jpki_test_sim_readers"));
-            REQUIRE(get != nullptr);
-            REQUIRE(sim != nullptr);
-            CK_FUNCTION_LIST_PTR f = nullptr;
-            REQUIRE(get(&f) == CKR_OK);
+            CK_FUNCTION_LIST_PTR f = function_list_of(handle);
             REQUIRE(f != w.f);
+            auto sim = reinterpret_cast<sim::SimReaders* (*)()>(dlsym(handle, "jpki_test_sim_readers"));
+            REQUIRE(sim != nullptr);
             sim::SimReaders& readers = *sim();
             REQUIRE(&readers != &w.readers);
             readers.insert(readers.add_reader("Copy Reader"), card_config(2));
@@ -463,10 +515,7 @@ TEST_CASE("module: dlopen, C_Initialize, C_GetSlotList, C_Finalize, dlclose five
             CHECK(f->C_Finalize(nullptr) == CKR_OK);
             readers.clear();
             CHECK(dlclose(handle) == 0);
-            const pid_t pid = fork();
-            REQUIRE(pid >= 0);
-            if (pid == 0) _exit(0);
-            CHECK(wait_child(pid, 10s) == 0);
+            CHECK(run_in_child([] { return 0; }, 10s) == 0);
         }
         // The fixture's module is untouched by all this.
         CHECK(initialize_and_list(w.f).size() == 2);
@@ -481,9 +530,7 @@ TEST_CASE("module: two slots per reader, authentication then signature, with sta
     ModuleWorld w;
     const int r1 = w.add_card(1);
     const int r2 = w.add_card(2);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    auto all = initialize_and_list_all(w.f, 4);
     CHECK(std::set<CK_SLOT_ID>(all.begin(), all.end()).size() == 4);
     const std::string names[2] = {reader_name(w, r1), reader_name(w, r2)};
     for (std::size_t i = 0; i < 4; ++i) {
@@ -531,10 +578,8 @@ TEST_CASE("module: an empty reader's slots are listed only with tokenPresent FAL
     ModuleWorld w;
     const int card = w.add_card(1);
     const int empty = w.add_empty_reader();
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    auto all = slot_list(w.f, CK_FALSE);
+    auto all = initialize_and_list_all(w.f, 4);
     auto present = slot_list(w.f, CK_TRUE);
-    REQUIRE(all.size() == 4);
     REQUIRE(present.size() == 2);
     for (CK_SLOT_ID id : all) {
         CK_SLOT_INFO si{};
@@ -553,9 +598,7 @@ TEST_CASE("module: C_GetSlotInfo reports a removable hardware slot named after i
     ModuleWorld w;
     const int r = w.add_card(1);
     w.add_empty_reader();
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    auto all = initialize_and_list_all(w.f, 4);
     for (std::size_t i = 0; i < 4; ++i) {
         INFO("slot " << all[i]);
         CK_SLOT_INFO si{};
@@ -580,17 +623,11 @@ TEST_CASE("module: a card without a signature certificate has no signature token
     auto config = card_config(1);
     config.has_sign_cert = false;
     w.add_card(1, config);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 2);
+    auto all = initialize_and_list_all(w.f, 2);
     auto present = slot_list(w.f, CK_TRUE);
     REQUIRE(present == std::vector<CK_SLOT_ID>{all[0]});
     CHECK(field(token_info(w.f, all[0]).label) == padded("JPKI Authentication", 32));
-    CK_TOKEN_INFO tok{};
-    CHECK(w.f->C_GetTokenInfo(all[1], &tok) == CKR_TOKEN_NOT_PRESENT);
-    CK_SLOT_INFO si{};
-    REQUIRE(w.f->C_GetSlotInfo(all[1], &si) == CKR_OK);
-    CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+    check_no_token(w.f, all[1]);
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     CHECK(w.f->C_OpenSession(all[1], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
 }
@@ -598,9 +635,7 @@ TEST_CASE("module: a card without a signature certificate has no signature token
 TEST_CASE("module: a reader added after C_Initialize gets new slot IDs, the old ones unchanged", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto before = slot_list(w.f, CK_FALSE);
-    REQUIRE(before.size() == 2);
+    const auto before = initialize_and_list_all(w.f, 2);
     const std::string serial1 = token_serial(w.f, before[0]);
     w.add_card(2);
     const auto after = slot_list(w.f, CK_FALSE);
@@ -618,9 +653,7 @@ TEST_CASE("module: the slot list never shrinks when a card or a reader goes away
     ModuleWorld w;
     const int r1 = w.add_card(1);
     w.add_card(2);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    const auto all = initialize_and_list_all(w.f, 4);
 
     w.readers.remove(r1);  // card 1 pulled out
     CHECK(slot_list(w.f, CK_FALSE) == all);
@@ -636,9 +669,7 @@ TEST_CASE("module: the slot list never shrinks when a card or a reader goes away
     CHECK(slot_list(w.f, CK_TRUE).empty());
     for (CK_SLOT_ID id : all) {
         INFO("slot " << id);
-        REQUIRE(w.f->C_GetSlotInfo(id, &si) == CKR_OK);
-        CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
-        CHECK(w.f->C_GetTokenInfo(id, &tok) == CKR_TOKEN_NOT_PRESENT);
+        check_no_token(w.f, id);
     }
 }
 
@@ -647,8 +678,7 @@ TEST_CASE("module: the slot list never shrinks when a card or a reader goes away
 TEST_CASE("module: token info names both tokens and gives their PIN rules and flags", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     const CK_TOKEN_INFO auth = token_info(w.f, slots[0]);
     const CK_TOKEN_INFO sign = token_info(w.f, slots[1]);
     CHECK(field(auth.label) == padded("JPKI Authentication", 32));
@@ -676,8 +706,7 @@ TEST_CASE("module: both tokens show the card's serial, different between cards",
     ModuleWorld w;
     w.add_card(1);
     w.add_card(2);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 4);
+    auto slots = initialize_and_list(w.f, 4);
     const std::string s1 = card_config(1).serial, s2 = card_config(2).serial;
     REQUIRE(s1 != s2);
     CHECK(token_serial(w.f, slots[0]) == padded(s1, 16));
@@ -690,8 +719,7 @@ TEST_CASE("module: both tokens show the card's serial, different between cards",
 TEST_CASE("module: read-write sessions open, and every write is refused", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_rw(w.f, slots[0]);
     CK_SESSION_INFO info{};
     REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
@@ -729,8 +757,7 @@ TEST_CASE("module: read-write sessions open, and every write is refused", "[modu
 TEST_CASE("module: wrong authentication PINs show COUNT_LOW, FINAL_TRY and LOCKED at once", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
     CHECK(pin_flags(w.f, slots[0]) == 0);
@@ -738,17 +765,15 @@ TEST_CASE("module: wrong authentication PINs show COUNT_LOW, FINAL_TRY and LOCKE
     CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
     CHECK(pin_flags(w.f, slots[0]) == CKF_USER_PIN_COUNT_LOW);
     CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
-    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    CHECK(pin_flags(w.f, slots[0]) == kFinalTry);
     CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
-    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+    check_pin_flags(w.f, slots, kLocked, 0);  // the signature token's own counter is untouched
     CHECK(card->tries_left(false) == 0);
-    CHECK(pin_flags(w.f, slots[1]) == 0);  // the signature token's own counter is untouched
 
-    const std::size_t verifies = card->verify_with_data_count();
-    const std::size_t apdus = card->log().size();
+    const SentToCard sent(*card);
     CHECK(login(w.f, s, "1234") == CKR_PIN_LOCKED);
-    CHECK(card->verify_with_data_count() == verifies);
-    CHECK(card->log().size() == apdus);
+    CHECK(sent.pins() == 0);
+    CHECK(sent.apdus() == 0);
     CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
 }
 
@@ -758,23 +783,20 @@ TEST_CASE("module: a PIN blocked before the module saw the card is refused witho
     auto card = w.readers.card(r);
     card->set_tries_left(false, 0);
     card->set_tries_left(true, 0);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
     // No C_GetTokenInfo first: the module learns of the blocked PIN at C_Login.
     CHECK(login(w.f, auth, "1234") == CKR_PIN_LOCKED);
     CHECK(login(w.f, sign, "SIGN1234") == CKR_PIN_LOCKED);
     CHECK(card->verify_with_data_count() == 0);
-    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
-    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+    check_pin_flags(w.f, slots, kLocked, kLocked);
 }
 
 TEST_CASE("module: C_GetTokenInfo reads the PIN counter without spending a try, and caches it", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     card->clear_log();
     const auto start = std::chrono::steady_clock::now();
@@ -791,40 +813,34 @@ TEST_CASE("module: C_GetTokenInfo reads the PIN counter without spending a try, 
 TEST_CASE("module: a PIN try spent in another process shows within about a second", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     REQUIRE(pin_flags(w.f, slots[0]) == 0);
-    card->set_tries_left(false, 1);  // two wrong PINs typed elsewhere
-    std::this_thread::sleep_for(1100ms);
-    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+    tries_left_elsewhere(*card, false, 1);  // two wrong PINs typed elsewhere
+    CHECK(pin_flags(w.f, slots[0]) == kFinalTry);
     CHECK(card->verify_with_data_count() == 0);
 }
 
 TEST_CASE("module: the signature token's flags follow its five tries", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
     REQUIRE(pin_flags(w.f, slots[1]) == 0);
     CHECK(login(w.f, s, "WRONG123") == CKR_PIN_INCORRECT);
     CHECK(card->tries_left(true) == 4);
+    // The authentication PIN is another counter.
+    check_pin_flags(w.f, slots, 0, CKF_USER_PIN_COUNT_LOW);
+    tries_left_elsewhere(*card, true, 2);
     CHECK(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
-    CHECK(pin_flags(w.f, slots[0]) == 0);  // the authentication PIN is another counter
-    card->set_tries_left(true, 2);
-    std::this_thread::sleep_for(1100ms);
-    CHECK(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
-    card->set_tries_left(true, 1);
-    std::this_thread::sleep_for(1100ms);
-    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
-    card->set_tries_left(true, 0);
-    std::this_thread::sleep_for(1100ms);
-    CHECK(pin_flags(w.f, slots[1]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
-    const std::size_t verifies = card->verify_with_data_count();
+    tries_left_elsewhere(*card, true, 1);
+    CHECK(pin_flags(w.f, slots[1]) == kFinalTry);
+    tries_left_elsewhere(*card, true, 0);
+    CHECK(pin_flags(w.f, slots[1]) == kLocked);
+    const SentToCard sent(*card);
     CHECK(login(w.f, s, "SIGN1234") == CKR_PIN_LOCKED);
-    CHECK(card->verify_with_data_count() == verifies);
+    CHECK(sent.pins() == 0);
 }
 
 // --- 7. sessions ----------------------------------------------------------------------------
@@ -833,9 +849,7 @@ TEST_CASE("module: C_OpenSession checks its flags, slot and arguments", "[module
     ModuleWorld w;
     w.add_card(1);
     w.add_empty_reader();
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    auto all = initialize_and_list_all(w.f, 4);
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     CHECK(w.f->C_OpenSession(all[0], 0, nullptr, nullptr, &s) == CKR_SESSION_PARALLEL_NOT_SUPPORTED);
     CHECK(w.f->C_OpenSession(all[0], CKF_RW_SESSION, nullptr, nullptr, &s) == CKR_SESSION_PARALLEL_NOT_SUPPORTED);
@@ -853,8 +867,7 @@ TEST_CASE("module: C_OpenSession checks its flags, slot and arguments", "[module
 TEST_CASE("module: session handles are distinct and never reused after close", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     std::set<CK_SESSION_HANDLE> seen;
     for (int round = 0; round < 3; ++round) {
         std::vector<CK_SESSION_HANDLE> open;
@@ -871,8 +884,7 @@ TEST_CASE("module: session handles are distinct and never reused after close", "
 TEST_CASE("module: C_CloseSession of an unknown or closed handle answers CKR_SESSION_HANDLE_INVALID", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
     CHECK(w.f->C_CloseSession(CK_INVALID_HANDLE) == CKR_SESSION_HANDLE_INVALID);
     CHECK(w.f->C_CloseSession(s + 1000) == CKR_SESSION_HANDLE_INVALID);
@@ -885,8 +897,7 @@ TEST_CASE("module: C_CloseSession of an unknown or closed handle answers CKR_SES
 TEST_CASE("module: C_GetSessionInfo reports the slot, state and flags", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
     CK_SESSION_INFO info;
     std::memset(&info, 0xA5, sizeof info);
@@ -907,8 +918,7 @@ TEST_CASE("module: C_CloseAllSessions closes only that slot's sessions", "[modul
     ModuleWorld w;
     w.add_card(1);
     w.add_card(2);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 4);
+    auto slots = initialize_and_list(w.f, 4);
     CK_SESSION_HANDLE a1 = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE a2 = open_rw(w.f, slots[0]);
     CK_SESSION_HANDLE sg = open_session(w.f, slots[1]);
@@ -930,8 +940,7 @@ TEST_CASE("module: C_CloseAllSessions closes only that slot's sessions", "[modul
 TEST_CASE("module: a login belongs to the token: all its sessions, not the other token's", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE s2 = open_rw(w.f, slots[0]);
     CK_SESSION_HANDLE other = open_session(w.f, slots[1]);
@@ -947,25 +956,23 @@ TEST_CASE("module: a login belongs to the token: all its sessions, not the other
 TEST_CASE("module: C_Login on a logged-in token answers CKR_USER_ALREADY_LOGGED_IN", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
     REQUIRE(login(w.f, s1, "1234") == CKR_OK);
     auto card = w.readers.card(r);
-    const std::size_t verifies = card->verify_with_data_count();
+    const SentToCard sent(*card);
     CHECK(login(w.f, s1, "1234") == CKR_USER_ALREADY_LOGGED_IN);
     CHECK(login(w.f, s2, "1234") == CKR_USER_ALREADY_LOGGED_IN);
     CHECK(login(w.f, s2, "9999") == CKR_USER_ALREADY_LOGGED_IN);
-    CHECK(card->verify_with_data_count() == verifies);
+    CHECK(sent.pins() == 0);
     CHECK(card->tries_left(false) == 3);
 }
 
 TEST_CASE("module: C_Logout makes the token's sessions public; without a login it is refused", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
     CHECK(w.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
@@ -981,10 +988,8 @@ TEST_CASE("module: C_Logout makes the token's sessions public; without a login i
 TEST_CASE("module: closing a token's last session logs it out", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
-    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
-    REQUIRE(login(w.f, sign, "SIGN1234") == CKR_OK);
+    auto slots = initialize_and_list(w.f, 2);
+    CK_SESSION_HANDLE sign = logged_in_session(w.f, slots[1], "SIGN1234");
 
     SECTION("with C_CloseSession") {
         CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
@@ -1009,8 +1014,7 @@ TEST_CASE("module: closing a token's last session logs it out", "[module]") {
 TEST_CASE("module: malformed PINs are refused by format and never sent to the card", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
@@ -1032,23 +1036,21 @@ TEST_CASE("module: malformed PINs are refused by format and never sent to the ca
         {sign, "ABCDE", CKR_PIN_LEN_RANGE},
         {sign, "ABCDEFGHIJ1234567", CKR_PIN_LEN_RANGE},
     };
-    const std::size_t apdus = card->log().size();
+    const SentToCard sent(*card);
     for (const Case& c : cases) {
         INFO("PIN '" << c.pin << "'");
         CHECK(login(w.f, c.s, c.pin) == c.rv);
     }
-    CHECK(card->log().size() == apdus);
+    CHECK(sent.apdus() == 0);
     CHECK(card->tries_left(false) == 3);
     CHECK(card->tries_left(true) == 5);
-    CHECK(pin_flags(w.f, slots[0]) == 0);
-    CHECK(pin_flags(w.f, slots[1]) == 0);
+    check_pin_flags(w.f, slots, 0, 0);
 }
 
 TEST_CASE("module: the signature password is accepted in lower case", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
     CHECK(login(w.f, s, "sign1234") == CKR_OK);
     CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
@@ -1058,33 +1060,31 @@ TEST_CASE("module: the signature password is accepted in lower case", "[module]"
 TEST_CASE("module: C_Login checks its user type and PIN pointer", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    const std::size_t apdus = card->log().size();
+    const SentToCard sent(*card);
     CHECK(w.f->C_Login(s, CKU_USER, nullptr, 4) == CKR_ARGUMENTS_BAD);
     CHECK(login(w.f, s, "1234", CKU_SO) == CKR_USER_TYPE_INVALID);
     CHECK(login(w.f, s, "1234", 42) == CKR_USER_TYPE_INVALID);
     CHECK(login(w.f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     CHECK(login(w.f, s + 1000, "1234") == CKR_SESSION_HANDLE_INVALID);
-    CHECK(card->log().size() == apdus);
+    CHECK(sent.apdus() == 0);
     CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
 }
 
 TEST_CASE("module: after C_Login the card's security status is cleared again", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     auto card = w.readers.card(r);
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
     CHECK(login(w.f, auth, "9999") == CKR_PIN_INCORRECT);
     CHECK_FALSE(card->auth_verified());
-    const std::size_t before = card->verify_with_data_count();
+    const SentToCard sent(*card);
     REQUIRE(login(w.f, auth, "1234") == CKR_OK);
-    CHECK(card->verify_with_data_count() == before + 1);
+    CHECK(sent.pins() == 1);
     CHECK_FALSE(card->auth_verified());
     CHECK(card->tries_left(false) == 3);  // the right PIN restored the counter
     REQUIRE(login(w.f, sign, "SIGN1234") == CKR_OK);
@@ -1164,34 +1164,30 @@ TEST_CASE("module: eight threads use slots, tokens and sessions while a ninth lo
 TEST_CASE("module: a forked child finds the module uninitialised and can initialise it again", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    REQUIRE(login(w.f, s, "1234") == CKR_OK);
+    auto slots = initialize_and_list(w.f, 2);
+    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
     CK_FUNCTION_LIST_PTR f = w.f;
 
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        // The child: no Catch2 here; each failed step exits with its own code.
+    // The child (no Catch2 there): each failed step returns an exit code of its own.
+    const auto child = [&] {
         CK_ULONG n = 0;
-        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(10);
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) return 10;
         CK_SESSION_INFO info;
-        if (f->C_GetSessionInfo(s, &info) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(11);
+        if (f->C_GetSessionInfo(s, &info) != CKR_CRYPTOKI_NOT_INITIALIZED) return 11;
         // The inherited state was dropped by the call above: nothing is left to finalize.
-        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(12);
-        if (f->C_Initialize(nullptr) != CKR_OK) _exit(13);
+        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) return 12;
+        if (f->C_Initialize(nullptr) != CKR_OK) return 13;
         n = 0;
-        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) _exit(14);
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) return 14;
         // The parent's session and login are not the child's.
-        if (f->C_GetSessionInfo(s, &info) != CKR_SESSION_HANDLE_INVALID) _exit(15);
+        if (f->C_GetSessionInfo(s, &info) != CKR_SESSION_HANDLE_INVALID) return 15;
         CK_SESSION_HANDLE mine = CK_INVALID_HANDLE;
-        if (f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &mine) != CKR_OK) _exit(16);
-        if (f->C_GetSessionInfo(mine, &info) != CKR_OK || info.state != CKS_RO_PUBLIC_SESSION) _exit(17);
-        if (f->C_Finalize(nullptr) != CKR_OK) _exit(18);
-        _exit(0);
-    }
-    CHECK(wait_child(pid, 20s) == 0);
+        if (f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &mine) != CKR_OK) return 16;
+        if (f->C_GetSessionInfo(mine, &info) != CKR_OK || info.state != CKS_RO_PUBLIC_SESSION) return 17;
+        if (f->C_Finalize(nullptr) != CKR_OK) return 18;
+        return 0;
+    };
+    CHECK(run_in_child(child, 20s) == 0);
     // The parent goes on as before: same session, still logged in.
     CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
     CHECK(slot_list(w.f, CK_TRUE) == slots);
@@ -1202,24 +1198,20 @@ TEST_CASE("module: a forked child finds the module uninitialised and can initial
 TEST_CASE("module: C_Finalize in a forked child releases the inherited state with CKR_OK", "[module]") {
     ModuleWorld w;
     w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    REQUIRE(login(w.f, s, "1234") == CKR_OK);
+    auto slots = initialize_and_list(w.f, 2);
+    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
     CK_FUNCTION_LIST_PTR f = w.f;
 
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        if (f->C_Finalize(nullptr) != CKR_OK) _exit(20);
-        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) _exit(21);
-        if (f->C_Initialize(nullptr) != CKR_OK) _exit(22);
+    const auto child = [f] {
+        if (f->C_Finalize(nullptr) != CKR_OK) return 20;
+        if (f->C_Finalize(nullptr) != CKR_CRYPTOKI_NOT_INITIALIZED) return 21;
+        if (f->C_Initialize(nullptr) != CKR_OK) return 22;
         CK_ULONG n = 0;
-        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) _exit(23);
-        if (f->C_Finalize(nullptr) != CKR_OK) _exit(24);
-        _exit(0);
-    }
-    CHECK(wait_child(pid, 20s) == 0);
+        if (f->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK || n != 2) return 23;
+        if (f->C_Finalize(nullptr) != CKR_OK) return 24;
+        return 0;
+    };
+    CHECK(run_in_child(child, 20s) == 0);
     CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
 }
 
@@ -1240,9 +1232,7 @@ TEST_CASE("module: C_WaitForSlotEvent reports the slots of a reader whose card l
     ModuleWorld w;
     w.add_card(1);
     const int r2 = w.add_card(2);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    const auto all = initialize_and_list_all(w.f, 4);
     drain_events(w.f);
     w.readers.remove(r2);
     const auto events = drain_events(w.f);
@@ -1253,9 +1243,7 @@ TEST_CASE("module: a blocking C_WaitForSlotEvent wakes up when a card is inserte
     ModuleWorld w;
     w.add_card(1);
     const int empty = w.add_empty_reader();
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    const auto all = initialize_and_list_all(w.f, 4);
     drain_events(w.f);
     CK_FUNCTION_LIST_PTR f = w.f;
     auto waiter = std::async(std::launch::async, [f] {
@@ -1312,8 +1300,7 @@ TEST_CASE("module: C_WaitForSlotEvent checks its arguments", "[module]") {
 TEST_CASE("module: a removed card ends its sessions; a new card in the reader is a fresh token", "[module]") {
     ModuleWorld w;
     const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_rw(w.f, slots[1]);
     CHECK(login(w.f, sign, "WRONG123") == CKR_PIN_INCORRECT);
@@ -1340,8 +1327,7 @@ TEST_CASE("module: a removed card ends its sessions; a new card in the reader is
     CHECK(slot_list(w.f, CK_TRUE) == slots);
     CHECK(token_serial(w.f, slots[0]) == padded(card_config(2).serial, 16));
     CHECK(token_serial(w.f, slots[1]) == padded(card_config(2).serial, 16));
-    CHECK(pin_flags(w.f, slots[0]) == (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
-    CHECK(pin_flags(w.f, slots[1]) == 0);  // card 1's wrong signature PIN is not card 2's
+    check_pin_flags(w.f, slots, kFinalTry, 0);  // card 1's wrong signature PIN is not card 2's
     CK_SESSION_HANDLE fresh = open_session(w.f, slots[0]);
     CHECK(session_state(w.f, fresh) == CKS_RO_PUBLIC_SESSION);
     CHECK(w.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
@@ -1355,18 +1341,12 @@ TEST_CASE("module: a card that does not answer gives slots without a token", "[m
     const int mute = w.add_card(1);
     w.add_card(2);
     w.readers.card(mute)->inject_fault(sim::Fault::Mute, 1);
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 4);
+    const auto all = initialize_and_list_all(w.f, 4);
     CHECK(slot_list(w.f, CK_TRUE) == std::vector<CK_SLOT_ID>{all[2], all[3]});
-    CK_TOKEN_INFO tok{};
-    CK_SLOT_INFO si{};
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     for (std::size_t i = 0; i < 2; ++i) {
         INFO("slot " << all[i]);
-        CHECK(w.f->C_GetTokenInfo(all[i], &tok) == CKR_TOKEN_NOT_PRESENT);
-        REQUIRE(w.f->C_GetSlotInfo(all[i], &si) == CKR_OK);
-        CHECK(si.flags == (CKF_REMOVABLE_DEVICE | CKF_HW_SLOT));
+        check_no_token(w.f, all[i]);
         CHECK(w.f->C_OpenSession(all[i], CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_TOKEN_NOT_PRESENT);
     }
     // The other reader's card works as usual.
@@ -1389,8 +1369,7 @@ TEST_CASE("module: a card being identified is identified once, and calls about o
     ModuleWorld w;
     w.add_card(2);
     const int empty = w.add_empty_reader();
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 2);
+    auto slots = initialize_and_list(w.f, 2);
     CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
     auto slow = card_config(1);
     slow.apdu_latency_ms = 250;
@@ -1412,10 +1391,8 @@ TEST_CASE("module: a card being identified is identified once, and calls about o
     CHECK(n == 4);
     // Identification takes 5 APDUs of 250 ms: a call that waited for it took over a second.
     CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 750);
-    std::size_t selects = 0;  // SELECT of the JPKI AP by name: one per identification
-    for (const auto& l : card->log())
-        if (l.header.size() == 4 && l.header[1] == 0xA4 && l.header[2] == 0x04) ++selects;
-    CHECK(selects == 1);
+    // SELECT of the JPKI AP by name: one per identification.
+    CHECK(count_commands(*card, 0xA4, [](const sim::LoggedApdu& l) { return l.header[2] == 0x04; }) == 1);
 }
 
 // PKCS#11 2.40 lists CKR_TOKEN_NOT_PRESENT for C_InitToken: on a slot without a token there is
@@ -1423,9 +1400,7 @@ TEST_CASE("module: a card being identified is identified once, and calls about o
 TEST_CASE("module: C_InitToken on a slot without a token answers CKR_TOKEN_NOT_PRESENT", "[module]") {
     ModuleWorld w;
     w.add_empty_reader();
-    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
-    const auto all = slot_list(w.f, CK_FALSE);
-    REQUIRE(all.size() == 2);
+    const auto all = initialize_and_list_all(w.f, 2);
     std::string pin = "1234";
     std::string label = padded("x", 32);
     CHECK(w.f->C_InitToken(all[0], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);

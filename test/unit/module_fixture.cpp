@@ -67,6 +67,12 @@ std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f) {
     return slots;
 }
 
+std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f, std::size_t expected) {
+    auto slots = initialize_and_list(f);
+    REQUIRE(slots.size() == expected);
+    return slots;
+}
+
 CK_SESSION_HANDLE open_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     REQUIRE(f->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s) == CKR_OK);
@@ -75,6 +81,12 @@ CK_SESSION_HANDLE open_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
 
 CK_RV login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::string& pin, CK_USER_TYPE user) {
     return f->C_Login(s, user, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())), pin.size());
+}
+
+CK_SESSION_HANDLE logged_in_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, const std::string& pin) {
+    const CK_SESSION_HANDLE s = open_session(f, slot);
+    REQUIRE(login(f, s, pin) == CKR_OK);
+    return s;
 }
 
 CK_TOKEN_INFO token_info(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {

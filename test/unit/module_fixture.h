@@ -7,7 +7,9 @@
 #include "test/sim/sim_reader_provider.h"
 #include "test/unit/test_support.h"
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace jpki::test {
 
@@ -35,11 +37,30 @@ struct ModuleWorld {
 
 // C_Initialize(NULL) + all slots with a token.
 std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f);
+// The same, the number of slots with a token REQUIREd to be `expected` (two per card).
+std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f, std::size_t expected);
 CK_SESSION_HANDLE open_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
 CK_RV login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::string& pin, CK_USER_TYPE user = CKU_USER);
+// A new read-only session on `slot`, logged in as the user with `pin` (REQUIREd to succeed).
+CK_SESSION_HANDLE logged_in_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, const std::string& pin);
 CK_TOKEN_INFO token_info(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
 // Handles of the objects matching one attribute (or all, with type = ~0).
 std::vector<CK_OBJECT_HANDLE> find(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls);
 Bytes attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+
+// What a card is sent from the moment this is made, read from its APDU log: every command, and
+// the PIN presentations among them (VERIFY with data).
+class SentToCard {
+public:
+    explicit SentToCard(const sim::JpkiCard& card)
+        : card_(&card), apdus_(card.log().size()), pins_(card.verify_with_data_count()) {}
+    std::size_t apdus() const { return card_->log().size() - apdus_; }
+    std::size_t pins() const { return card_->verify_with_data_count() - pins_; }
+
+private:
+    const sim::JpkiCard* card_;
+    std::size_t apdus_;
+    std::size_t pins_;
+};
 
 }  // namespace jpki::test

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -34,27 +35,25 @@ X509Ptr parse_x509(const Bytes& der) {
     return cert;
 }
 
-Bytes name_der(const X509_NAME* name) {
-    const int len = i2d_X509_NAME(name, nullptr);
+// The DER encoding of a part of a certificate, by its OpenSSL i2d function.
+template <class T>
+Bytes der_of(const T* part, int (*i2d)(const T*, unsigned char**)) {
+    const int len = i2d(part, nullptr);
     REQUIRE(len > 0);
     Bytes out(static_cast<std::size_t>(len));
     unsigned char* p = out.data();
-    REQUIRE(i2d_X509_NAME(name, &p) == len);
+    REQUIRE(i2d(part, &p) == len);
     return out;
 }
 
-Bytes cert_subject(const Bytes& der) { return name_der(X509_get_subject_name(parse_x509(der).get())); }
-Bytes cert_issuer(const Bytes& der) { return name_der(X509_get_issuer_name(parse_x509(der).get())); }
-
+Bytes cert_subject(const Bytes& der) {
+    return der_of(X509_get_subject_name(parse_x509(der).get()), i2d_X509_NAME);
+}
+Bytes cert_issuer(const Bytes& der) {
+    return der_of(X509_get_issuer_name(parse_x509(der).get()), i2d_X509_NAME);
+}
 Bytes cert_serial(const Bytes& der) {
-    X509Ptr cert = parse_x509(der);
-    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
-    const int len = i2d_ASN1_INTEGER(serial, nullptr);
-    REQUIRE(len > 0);
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    REQUIRE(i2d_ASN1_INTEGER(serial, &p) == len);
-    return out;
+    return der_of(X509_get0_serialNumber(parse_x509(der).get()), i2d_ASN1_INTEGER);
 }
 
 Bytes cert_modulus(const Bytes& der) {
@@ -72,14 +71,7 @@ Bytes cert_modulus(const Bytes& der) {
 Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 Bytes cert_public_key_info(const Bytes& der) {
-    X509Ptr cert = parse_x509(der);
-    const X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
-    const int len = i2d_X509_PUBKEY(spki, nullptr);
-    REQUIRE(len > 0);
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    REQUIRE(i2d_X509_PUBKEY(spki, &p) == len);
-    return out;
+    return der_of(X509_get_X509_PUBKEY(parse_x509(der).get()), i2d_X509_PUBKEY);
 }
 
 // SHA-1 of the subjectPublicKey BIT STRING's value (the OCSP key hash).
@@ -190,6 +182,37 @@ CK_RV query(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_
     return rv;
 }
 
+// One CHECK per attribute: the object's value of it is the one given.
+void check_attributes(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                      const std::vector<Attr>& expected) {
+    for (const Attr& a : expected) {
+        INFO("attribute 0x" << std::hex << a.type);
+        CHECK(attribute(f, s, o, a.type) == a.value);
+    }
+}
+
+// A public certificate object: class, X.509 type, category and CKA_ID, not private, and its DER
+// value with the subject and serial number OpenSSL reads from it.
+void check_public_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE cert, CK_ULONG category,
+                              const Bytes& id, const Bytes& der) {
+    check_attributes(f, s, cert,
+                     {{CKA_CLASS, ul(CKO_CERTIFICATE)},
+                      {CKA_CERTIFICATE_TYPE, ul(CKC_X_509)},
+                      {CKA_CERTIFICATE_CATEGORY, ul(category)},
+                      {CKA_ID, id},
+                      {CKA_PRIVATE, kFalse},
+                      {CKA_VALUE, der},
+                      {CKA_SUBJECT, cert_subject(der)},
+                      {CKA_SERIAL_NUMBER, cert_serial(der)}});
+}
+
+// A handle the session does not know (any more): no attribute, no size.
+void check_handle_invalid(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
+    CHECK(query(f, s, o, CKA_CLASS) == CKR_OBJECT_HANDLE_INVALID);
+    CK_ULONG size = 0;
+    CHECK(f->C_GetObjectSize(s, o, &size) == CKR_OBJECT_HANDLE_INVALID);
+}
+
 std::set<CK_MECHANISM_TYPE> mechanism_set(const Bytes& allowed) {
     REQUIRE(allowed.size() % sizeof(CK_MECHANISM_TYPE) == 0);
     std::vector<CK_MECHANISM_TYPE> v(allowed.size() / sizeof(CK_MECHANISM_TYPE));
@@ -216,10 +239,10 @@ struct HashMech {
     CK_MECHANISM_TYPE digest;
     const EVP_MD* (*md)();
 };
+const HashMech kSha256Pkcs1 = {CKM_SHA256_RSA_PKCS, CKM_SHA256, EVP_sha256};
 const HashMech kHashMechs[] = {
-    {CKM_SHA1_RSA_PKCS, CKM_SHA_1, EVP_sha1},       {CKM_SHA224_RSA_PKCS, CKM_SHA224, EVP_sha224},
-    {CKM_SHA256_RSA_PKCS, CKM_SHA256, EVP_sha256},  {CKM_SHA384_RSA_PKCS, CKM_SHA384, EVP_sha384},
-    {CKM_SHA512_RSA_PKCS, CKM_SHA512, EVP_sha512},
+    {CKM_SHA1_RSA_PKCS, CKM_SHA_1, EVP_sha1},      {CKM_SHA224_RSA_PKCS, CKM_SHA224, EVP_sha224}, kSha256Pkcs1,
+    {CKM_SHA384_RSA_PKCS, CKM_SHA384, EVP_sha384}, {CKM_SHA512_RSA_PKCS, CKM_SHA512, EVP_sha512},
 };
 
 // A CK_MECHANISM with its PSS parameters kept alongside (non-copyable: it points into itself).
@@ -287,6 +310,56 @@ Bytes sign(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE type, 
     return sign(f, s, m.get(), key, data);
 }
 
+// A hash-and-sign PKCS#1 v1.5 signature over `data`, CHECKed with OpenSSL against `cert_der`.
+Bytes sign_and_verify(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const HashMech& h, CK_OBJECT_HANDLE key,
+                      const Bytes& data, const Bytes& cert_der) {
+    const Bytes sig = sign(f, s, h.sign, key, data);
+    CHECK(verify_md(cert_der, h.md(), data, sig));
+    return sig;
+}
+
+// C_Sign without a C_SignInit of its own (whatever signing operation the session has, if any),
+// into a kSigLen buffer; on CKR_OK the signature, of the length returned, goes to `sig_out`.
+CK_RV sign_now(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const Bytes& data, Bytes* sig_out = nullptr) {
+    Bytes sig(kSigLen);
+    CK_ULONG len = sig.size();
+    const CK_RV rv = f->C_Sign(s, ptr(data), data.size(), sig.data(), &len);
+    if (rv == CKR_OK && sig_out) {
+        sig.resize(len);
+        *sig_out = sig;
+    }
+    return rv;
+}
+
+// C_SignInit, one C_SignUpdate per part (an empty one as NULL, 0) and C_SignFinal into a kSigLen
+// buffer, each REQUIREd to succeed: the signature.
+Bytes sign_in_parts(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANISM* m, CK_OBJECT_HANDLE key,
+                    const std::vector<Bytes>& parts) {
+    REQUIRE(f->C_SignInit(s, m, key) == CKR_OK);
+    for (const Bytes& part : parts)
+        REQUIRE(f->C_SignUpdate(s, part.empty() ? nullptr : ptr(part), part.size()) == CKR_OK);
+    Bytes sig(kSigLen);
+    CK_ULONG len = sig.size();
+    REQUIRE(f->C_SignFinal(s, sig.data(), &len) == CKR_OK);
+    sig.resize(len);
+    return sig;
+}
+
+// C_SignInit with the signature key, then the C_Login(CKU_CONTEXT_SPECIFIC) it asks for before
+// every signature; both REQUIREd to succeed.
+void sign_init_with_pin(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANISM* m, CK_OBJECT_HANDLE key,
+                        const std::string& pin) {
+    REQUIRE(f->C_SignInit(s, m, key) == CKR_OK);
+    REQUIRE(login(f, s, pin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
+}
+
+// PKCS#11 2.40 5.10-5.13: a call refused for its arguments (`rv`) ended the operation; `next`, a
+// call that would go on with it, finds none.
+void check_refusal_ends_operation(CK_RV rv, const std::function<CK_RV()>& next) {
+    REQUIRE(rv == CKR_ARGUMENTS_BAD);
+    CHECK(next() == CKR_OPERATION_NOT_INITIALIZED);
+}
+
 Bytes message(std::size_t n, std::uint8_t seed = 1) {
     Bytes b(n);
     for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
@@ -310,6 +383,13 @@ std::uint16_t direct_auth_signature(sim::JpkiCard& card) {
     return sw_of(card.process(command));
 }
 
+// The card holds no verified authentication PIN: by its own state, and as a signature sent to it
+// directly finds.
+void check_auth_pin_not_verified(sim::JpkiCard& card) {
+    CHECK_FALSE(card.auth_verified());
+    CHECK(direct_auth_signature(card) == 0x6982);
+}
+
 // One card in one reader, the module initialised; sessions on its tokens.
 struct OneCard {
     explicit OneCard(sim::CardConfig config = card_config(1)) {
@@ -320,6 +400,9 @@ struct OneCard {
     }
     CK_SESSION_HANDLE auth_session() { return open_session(w.f, slots.at(0)); }
     CK_SESSION_HANDLE sign_session() { return open_session(w.f, slots.at(1)); }
+    // The same, logged in with the card's right PINs.
+    CK_SESSION_HANDLE logged_in_auth_session() { return logged_in_session(w.f, slots.at(0), "1234"); }
+    CK_SESSION_HANDLE logged_in_sign_session() { return logged_in_session(w.f, slots.at(1), "SIGN1234"); }
 
     ModuleWorld w;
     int reader = -1;
@@ -353,18 +436,10 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
 
     SECTION("the user certificate") {
         const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
-        CHECK(attribute(f, s, cert, CKA_CLASS) == ul(CKO_CERTIFICATE));
-        CHECK(attribute(f, s, cert, CKA_CERTIFICATE_TYPE) == ul(CKC_X_509));
-        CHECK(attribute(f, s, cert, CKA_CERTIFICATE_CATEGORY) == ul(1));
-        CHECK(attribute(f, s, cert, CKA_ID) == Bytes{0x01});
-        CHECK(attribute(f, s, cert, CKA_TRUSTED) == kFalse);
-        CHECK(attribute(f, s, cert, CKA_TOKEN) == kTrue);
-        CHECK(attribute(f, s, cert, CKA_PRIVATE) == kFalse);
-        CHECK(attribute(f, s, cert, CKA_MODIFIABLE) == kFalse);
-        CHECK(attribute(f, s, cert, CKA_VALUE) == user_der);
-        CHECK(attribute(f, s, cert, CKA_SUBJECT) == cert_subject(user_der));
-        CHECK(attribute(f, s, cert, CKA_ISSUER) == cert_issuer(user_der));
-        CHECK(attribute(f, s, cert, CKA_SERIAL_NUMBER) == cert_serial(user_der));
+        check_public_certificate(f, s, cert, 1, Bytes{0x01}, user_der);
+        check_attributes(
+            f, s, cert,
+            {{CKA_TRUSTED, kFalse}, {CKA_TOKEN, kTrue}, {CKA_MODIFIABLE, kFalse}, {CKA_ISSUER, cert_issuer(user_der)}});
         const Bytes start = attribute(f, s, cert, CKA_START_DATE);
         const Bytes end = attribute(f, s, cert, CKA_END_DATE);
         CHECK(start.size() == 8);
@@ -375,22 +450,16 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
         CHECK(start < end);
         // PKCS#11 2.40 4.6.3: the first three bytes of the SHA-1 hash of CKA_VALUE.
         const Bytes h = sha1(user_der);
-        CHECK(attribute(f, s, cert, CKA_CHECK_VALUE) == Bytes(h.begin(), h.begin() + 3));
-        CHECK(attribute(f, s, cert, CKA_PUBLIC_KEY_INFO) == cert_public_key_info(user_der));
-        CHECK(attribute(f, s, cert, CKA_NAME_HASH_ALGORITHM) == ul(CKM_SHA_1));
-        CHECK(attribute(f, s, cert, CKA_HASH_OF_SUBJECT_PUBLIC_KEY) == cert_key_sha1(user_der));
+        check_attributes(f, s, cert,
+                         {{CKA_CHECK_VALUE, Bytes(h.begin(), h.begin() + 3)},
+                          {CKA_PUBLIC_KEY_INFO, cert_public_key_info(user_der)},
+                          {CKA_NAME_HASH_ALGORITHM, ul(CKM_SHA_1)},
+                          {CKA_HASH_OF_SUBJECT_PUBLIC_KEY, cert_key_sha1(user_der)}});
     }
 
     SECTION("the CA certificate") {
         const CK_OBJECT_HANDLE ca = cert_of_category(f, s, 2);
-        CHECK(attribute(f, s, ca, CKA_CLASS) == ul(CKO_CERTIFICATE));
-        CHECK(attribute(f, s, ca, CKA_CERTIFICATE_TYPE) == ul(CKC_X_509));
-        CHECK(attribute(f, s, ca, CKA_CERTIFICATE_CATEGORY) == ul(2));
-        CHECK(attribute(f, s, ca, CKA_ID) == Bytes{0x03});
-        CHECK(attribute(f, s, ca, CKA_PRIVATE) == kFalse);
-        CHECK(attribute(f, s, ca, CKA_VALUE) == ca_der);
-        CHECK(attribute(f, s, ca, CKA_SUBJECT) == cert_subject(ca_der));
-        CHECK(attribute(f, s, ca, CKA_SERIAL_NUMBER) == cert_serial(ca_der));
+        check_public_certificate(f, s, ca, 2, Bytes{0x03}, ca_der);
         // The user certificate was issued by this CA.
         CHECK(attribute(f, s, cert_of_category(f, s, 1), CKA_ISSUER) == cert_subject(ca_der));
     }
@@ -413,24 +482,25 @@ TEST_CASE("module: objects: the authentication public key matches its certificat
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
-    CHECK(attribute(f, s, pub, CKA_CLASS) == ul(CKO_PUBLIC_KEY));
-    CHECK(attribute(f, s, pub, CKA_KEY_TYPE) == ul(CKK_RSA));
-    CHECK(attribute(f, s, pub, CKA_MODULUS) == cert_modulus(user_der));
+    check_attributes(f, s, pub,
+                     {{CKA_CLASS, ul(CKO_PUBLIC_KEY)},
+                      {CKA_KEY_TYPE, ul(CKK_RSA)},
+                      {CKA_MODULUS, cert_modulus(user_der)},
+                      {CKA_PUBLIC_EXPONENT, Bytes{0x01, 0x00, 0x01}},
+                      {CKA_MODULUS_BITS, ul(2048)},
+                      {CKA_VERIFY, kTrue},
+                      {CKA_ENCRYPT, kFalse},
+                      {CKA_WRAP, kFalse},
+                      {CKA_ID, Bytes{0x01}},
+                      {CKA_TOKEN, kTrue},
+                      {CKA_PRIVATE, kFalse},
+                      {CKA_MODIFIABLE, kFalse},
+                      {CKA_SUBJECT, cert_subject(user_der)},
+                      {CKA_PUBLIC_KEY_INFO, cert_public_key_info(user_der)},
+                      {CKA_LOCAL, kFalse},
+                      {CKA_KEY_GEN_MECHANISM, ul(CK_UNAVAILABLE_INFORMATION)}});
     CHECK(attribute(f, s, pub, CKA_MODULUS).size() == 256);
-    CHECK(attribute(f, s, pub, CKA_PUBLIC_EXPONENT) == (Bytes{0x01, 0x00, 0x01}));
-    CHECK(attribute(f, s, pub, CKA_MODULUS_BITS) == ul(2048));
-    CHECK(attribute(f, s, pub, CKA_VERIFY) == kTrue);
-    CHECK(attribute(f, s, pub, CKA_ENCRYPT) == kFalse);
-    CHECK(attribute(f, s, pub, CKA_WRAP) == kFalse);
-    CHECK(attribute(f, s, pub, CKA_ID) == Bytes{0x01});
-    CHECK(attribute(f, s, pub, CKA_TOKEN) == kTrue);
-    CHECK(attribute(f, s, pub, CKA_PRIVATE) == kFalse);
-    CHECK(attribute(f, s, pub, CKA_MODIFIABLE) == kFalse);
-    CHECK(attribute(f, s, pub, CKA_SUBJECT) == cert_subject(user_der));
     CHECK(mechanism_set(attribute(f, s, pub, CKA_ALLOWED_MECHANISMS)) == kSignMechs);
-    CHECK(attribute(f, s, pub, CKA_PUBLIC_KEY_INFO) == cert_public_key_info(user_der));
-    CHECK(attribute(f, s, pub, CKA_LOCAL) == kFalse);
-    CHECK(attribute(f, s, pub, CKA_KEY_GEN_MECHANISM) == ul(CK_UNAVAILABLE_INFORMATION));
 
     // Before login there is no private key, and nothing of the signature token.
     CHECK(search(f, s, {{CKA_CLASS, ul(CKO_PRIVATE_KEY)}}).empty());
@@ -452,24 +522,25 @@ TEST_CASE("module: objects: the authentication private key appears with C_Login 
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
 
-    CHECK(attribute(f, s, priv, CKA_CLASS) == ul(CKO_PRIVATE_KEY));
-    CHECK(attribute(f, s, priv, CKA_KEY_TYPE) == ul(CKK_RSA));
-    CHECK(attribute(f, s, priv, CKA_SIGN) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_DECRYPT) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_UNWRAP) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_DERIVE) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_SIGN_RECOVER) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_SENSITIVE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_ALWAYS_SENSITIVE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_NEVER_EXTRACTABLE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_EXTRACTABLE) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_ALWAYS_AUTHENTICATE) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_PRIVATE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_TOKEN) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_MODIFIABLE) == kFalse);
-    CHECK(attribute(f, s, priv, CKA_MODULUS) == cert_modulus(user_der));
-    CHECK(attribute(f, s, priv, CKA_PUBLIC_EXPONENT) == (Bytes{0x01, 0x00, 0x01}));
-    CHECK(attribute(f, s, priv, CKA_SUBJECT) == cert_subject(user_der));
+    check_attributes(f, s, priv,
+                     {{CKA_CLASS, ul(CKO_PRIVATE_KEY)},
+                      {CKA_KEY_TYPE, ul(CKK_RSA)},
+                      {CKA_SIGN, kTrue},
+                      {CKA_DECRYPT, kFalse},
+                      {CKA_UNWRAP, kFalse},
+                      {CKA_DERIVE, kFalse},
+                      {CKA_SIGN_RECOVER, kFalse},
+                      {CKA_SENSITIVE, kTrue},
+                      {CKA_ALWAYS_SENSITIVE, kTrue},
+                      {CKA_NEVER_EXTRACTABLE, kTrue},
+                      {CKA_EXTRACTABLE, kFalse},
+                      {CKA_ALWAYS_AUTHENTICATE, kFalse},
+                      {CKA_PRIVATE, kTrue},
+                      {CKA_TOKEN, kTrue},
+                      {CKA_MODIFIABLE, kFalse},
+                      {CKA_MODULUS, cert_modulus(user_der)},
+                      {CKA_PUBLIC_EXPONENT, Bytes{0x01, 0x00, 0x01}},
+                      {CKA_SUBJECT, cert_subject(user_der)}});
     CHECK(mechanism_set(attribute(f, s, priv, CKA_ALLOWED_MECHANISMS)) == kSignMechs);
 
     // One pair: certificate, public key and private key share CKA_ID 01.
@@ -485,9 +556,7 @@ TEST_CASE("module: objects: the authentication private key appears with C_Login 
     REQUIRE(f->C_Logout(s) == CKR_OK);
     CHECK(search(f, s, {{CKA_CLASS, ul(CKO_PRIVATE_KEY)}}).empty());
     CHECK(search(f, s2, {}).size() == 3);
-    CHECK(query(f, s, priv, CKA_CLASS) == CKR_OBJECT_HANDLE_INVALID);
-    CK_ULONG size = 0;
-    CHECK(f->C_GetObjectSize(s, priv, &size) == CKR_OBJECT_HANDLE_INVALID);
+    check_handle_invalid(f, s, priv);
     // The public objects keep their handles.
     CHECK(query(f, s, pub, CKA_CLASS) == CKR_OK);
     CHECK(query(f, s, cert, CKA_CLASS) == CKR_OK);
@@ -507,11 +576,12 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
     auto before = search(f, s, {});
     REQUIRE(before.size() == 1);
     const CK_OBJECT_HANDLE ca = before[0];
-    CHECK(attribute(f, s, ca, CKA_CLASS) == ul(CKO_CERTIFICATE));
-    CHECK(attribute(f, s, ca, CKA_CERTIFICATE_CATEGORY) == ul(2));
-    CHECK(attribute(f, s, ca, CKA_ID) == Bytes{0x04});
-    CHECK(attribute(f, s, ca, CKA_PRIVATE) == kFalse);
-    CHECK(attribute(f, s, ca, CKA_VALUE) == sign_ca_der);
+    check_attributes(f, s, ca,
+                     {{CKA_CLASS, ul(CKO_CERTIFICATE)},
+                      {CKA_CERTIFICATE_CATEGORY, ul(2)},
+                      {CKA_ID, Bytes{0x04}},
+                      {CKA_PRIVATE, kFalse},
+                      {CKA_VALUE, sign_ca_der}});
     CHECK(search(f, s, {{CKA_ID, Bytes{0x02}}}).empty());
 
     REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
@@ -521,31 +591,27 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
 
-    CHECK(attribute(f, s, cert, CKA_VALUE) == sign_der);
-    CHECK(attribute(f, s, cert, CKA_SUBJECT) == cert_subject(sign_der));
-    CHECK(attribute(f, s, cert, CKA_SERIAL_NUMBER) == cert_serial(sign_der));
-    CHECK(attribute(f, s, cert, CKA_ISSUER) == cert_subject(sign_ca_der));
-    CHECK(attribute(f, s, cert, CKA_PRIVATE) == kTrue);
-    CHECK(attribute(f, s, cert, CKA_ID) == Bytes{0x02});
-    CHECK(attribute(f, s, pub, CKA_PRIVATE) == kTrue);
-    CHECK(attribute(f, s, pub, CKA_ID) == Bytes{0x02});
-    CHECK(attribute(f, s, pub, CKA_MODULUS) == cert_modulus(sign_der));
-    CHECK(attribute(f, s, priv, CKA_PRIVATE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_ID) == Bytes{0x02});
-    CHECK(attribute(f, s, priv, CKA_ALWAYS_AUTHENTICATE) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_SIGN) == kTrue);
-    CHECK(attribute(f, s, priv, CKA_MODULUS) == cert_modulus(sign_der));
+    check_attributes(f, s, cert,
+                     {{CKA_VALUE, sign_der},
+                      {CKA_SUBJECT, cert_subject(sign_der)},
+                      {CKA_SERIAL_NUMBER, cert_serial(sign_der)},
+                      {CKA_ISSUER, cert_subject(sign_ca_der)},
+                      {CKA_PRIVATE, kTrue},
+                      {CKA_ID, Bytes{0x02}}});
+    check_attributes(f, s, pub, {{CKA_PRIVATE, kTrue}, {CKA_ID, Bytes{0x02}}, {CKA_MODULUS, cert_modulus(sign_der)}});
+    check_attributes(f, s, priv,
+                     {{CKA_PRIVATE, kTrue},
+                      {CKA_ID, Bytes{0x02}},
+                      {CKA_ALWAYS_AUTHENTICATE, kTrue},
+                      {CKA_SIGN, kTrue},
+                      {CKA_MODULUS, cert_modulus(sign_der)}});
     CHECK(attribute(f, s, cert, CKA_LABEL) != attribute(f, s, ca, CKA_LABEL));
     // The signature key is not the authentication key.
     CHECK(cert_modulus(sign_der) != cert_modulus(pki_file(1, "auth_cert.der")));
 
     REQUIRE(f->C_Logout(s) == CKR_OK);
     CHECK(search(f, s, {}) == std::vector<CK_OBJECT_HANDLE>{ca});
-    for (CK_OBJECT_HANDLE h : {cert, pub, priv}) {
-        CHECK(query(f, s, h, CKA_CLASS) == CKR_OBJECT_HANDLE_INVALID);
-        CK_ULONG size = 0;
-        CHECK(f->C_GetObjectSize(s, h, &size) == CKR_OBJECT_HANDLE_INVALID);
-    }
+    for (CK_OBJECT_HANDLE h : {cert, pub, priv}) check_handle_invalid(f, s, h);
     CHECK(query(f, s, ca, CKA_CLASS) == CKR_OK);
     CHECK(search(f, s, {{CKA_VALUE, sign_der}}).empty());
 }
@@ -621,8 +687,7 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
 TEST_CASE("module: objects: C_FindObjects hands out each handle once and keeps its state rules", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
 
     SECTION("chunks of one") {
         REQUIRE(f->C_FindObjectsInit(s, nullptr, 0) == CKR_OK);
@@ -802,8 +867,7 @@ TEST_CASE("module: objects: C_GetAttributeValue length queries and buffers follo
 TEST_CASE("module: objects: C_GetAttributeValue never reveals the private key's secrets", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes modulus = cert_modulus(pki_file(1, "auth_cert.der"));
 
@@ -862,8 +926,7 @@ TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad h
     ModuleWorld w;
     w.add_card(1);
     w.add_card(2);
-    auto slots = initialize_and_list(w.f);
-    REQUIRE(slots.size() == 4);
+    auto slots = initialize_and_list(w.f, 4);
     CK_FUNCTION_LIST_PTR f = w.f;
     CK_SESSION_HANDLE s1 = open_session(f, slots[0]);
     CK_SESSION_HANDLE s1_sign = open_session(f, slots[1]);
@@ -896,8 +959,7 @@ TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad h
 TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes label = attribute(f, s, cert, CKA_LABEL);
@@ -987,8 +1049,7 @@ TEST_CASE("module: objects: C_GetMechanismInfo describes each mechanism", "[obje
 TEST_CASE("module: objects: mechanisms the card lacks are refused by every init function", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
 
@@ -1023,17 +1084,16 @@ TEST_CASE("module: objects: mechanisms the card lacks are refused by every init 
 TEST_CASE("module: objects: every signature mechanism of the authentication key verifies with OpenSSL", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
     const Bytes data = message(1000);
-    std::size_t pins = c.card->verify_with_data_count();
+    SentToCard sent(*c.card);
 
     auto locked_after_one_pin = [&] {
         CHECK_FALSE(c.card->auth_verified());
-        CHECK(c.card->verify_with_data_count() == pins + 1);  // one VERIFY per signature
-        pins = c.card->verify_with_data_count();
+        CHECK(sent.pins() == 1);  // one VERIFY per signature
+        sent = SentToCard(*c.card);
     };
 
     SECTION("CKM_RSA_PKCS over a SHA-256 DigestInfo") {
@@ -1053,18 +1113,15 @@ TEST_CASE("module: objects: every signature mechanism of the authentication key 
         Mech m(CKM_RSA_PKCS);
         const Bytes too_long = message(246);
         CHECK(sign_rv(f, s, m.get(), priv, too_long) == CKR_DATA_LEN_RANGE);
-        CHECK(c.card->verify_with_data_count() == pins);  // refused before the card
+        CHECK(sent.pins() == 0);  // refused before the card
         // The failed C_Sign ended the operation.
-        Bytes sig2(kSigLen);
-        CK_ULONG len = sig2.size();
-        CHECK(f->C_Sign(s, ptr(raw), raw.size(), sig2.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        CHECK(sign_now(f, s, raw) == CKR_OPERATION_NOT_INITIALIZED);
         CHECK(sign_rv(f, s, m.get(), priv, Bytes{0x42}) == CKR_OK);
     }
     SECTION("CKM_SHA*_RSA_PKCS") {
         for (const HashMech& h : kHashMechs) {
             CAPTURE(h.sign);
-            const Bytes sig = sign(f, s, h.sign, priv, data);
-            CHECK(verify_md(cert, h.md(), data, sig));
+            const Bytes sig = sign_and_verify(f, s, h, priv, data, cert);
             CHECK_FALSE(verify_md(cert, h.md(), message(999), sig));
             locked_after_one_pin();
         }
@@ -1094,8 +1151,7 @@ TEST_CASE("module: objects: every signature mechanism of the authentication key 
 TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the operation", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
     const Bytes data = message(100);
@@ -1103,17 +1159,17 @@ TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the op
 
     SECTION("C_Sign") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        const std::size_t apdus = c.card->log().size();
+        const SentToCard sent(*c.card);
         CK_ULONG len = 0;
         CHECK(f->C_Sign(s, ptr(data), data.size(), nullptr, &len) == CKR_OK);
         CHECK(len == kSigLen);
-        CHECK(c.card->log().size() == apdus);  // a length query never reaches the card
+        CHECK(sent.apdus() == 0);  // a length query never reaches the card
         Bytes sig(255, 0xEE);
         len = sig.size();
         CHECK(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_BUFFER_TOO_SMALL);
         CHECK(len == kSigLen);
         CHECK(sig == Bytes(255, 0xEE));
-        CHECK(c.card->log().size() == apdus);
+        CHECK(sent.apdus() == 0);
         sig.assign(kSigLen, 0);
         len = sig.size();
         REQUIRE(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OK);
@@ -1145,8 +1201,7 @@ TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the op
 TEST_CASE("module: objects: multi-part signing gives the single-part signature", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
     const Bytes data = message(777);
@@ -1156,26 +1211,15 @@ TEST_CASE("module: objects: multi-part signing gives the single-part signature",
         CAPTURE(h.sign);
         const Bytes single = sign(f, s, h.sign, priv, data);
         Mech m(h.sign);
-        REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        REQUIRE(f->C_SignUpdate(s, ptr(part1), part1.size()) == CKR_OK);
-        REQUIRE(f->C_SignUpdate(s, nullptr, 0) == CKR_OK);
-        REQUIRE(f->C_SignUpdate(s, ptr(part2), part2.size()) == CKR_OK);
-        Bytes multi(kSigLen);
-        CK_ULONG len = multi.size();
-        REQUIRE(f->C_SignFinal(s, multi.data(), &len) == CKR_OK);
-        CHECK(len == kSigLen);
+        const Bytes multi = sign_in_parts(f, s, m.get(), priv, {part1, Bytes{}, part2});
+        CHECK(multi.size() == kSigLen);
         CHECK(multi == single);  // PKCS#1 v1.5 is deterministic
         CHECK(verify_md(cert, h.md(), data, multi));
         CHECK_FALSE(c.card->auth_verified());
     }
     SECTION("CKM_SHA256_RSA_PKCS_PSS") {
         PssMech m(CKM_SHA256_RSA_PKCS_PSS);
-        REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        REQUIRE(f->C_SignUpdate(s, ptr(part1), part1.size()) == CKR_OK);
-        REQUIRE(f->C_SignUpdate(s, ptr(part2), part2.size()) == CKR_OK);
-        Bytes sig(kSigLen);
-        CK_ULONG len = sig.size();
-        REQUIRE(f->C_SignFinal(s, sig.data(), &len) == CKR_OK);
+        const Bytes sig = sign_in_parts(f, s, m.get(), priv, {part1, part2});
         CHECK(verify_pss_sha256(cert, sha256(data), sig, 32));
     }
 }
@@ -1183,8 +1227,7 @@ TEST_CASE("module: objects: multi-part signing gives the single-part signature",
 TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(50);
@@ -1237,8 +1280,7 @@ TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys
             CHECK(f->C_SignInit(s, m.get(), garbage) == CKR_KEY_HANDLE_INVALID);
         }
         // The signature token's private key, through an authentication token session.
-        CK_SESSION_HANDLE ss = c.sign_session();
-        REQUIRE(login(f, ss, "SIGN1234") == CKR_OK);
+        CK_SESSION_HANDLE ss = c.logged_in_sign_session();
         const CK_OBJECT_HANDLE sign_priv = only(f, ss, CKO_PRIVATE_KEY);
         CHECK(sign_priv != priv);
         CHECK(f->C_SignInit(s, m.get(), sign_priv) == CKR_KEY_HANDLE_INVALID);
@@ -1250,46 +1292,41 @@ TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys
 TEST_CASE("module: objects: C_SignInit with the private key's handle needs a login", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     REQUIRE(f->C_Logout(s) == CKR_OK);
     Mech m(CKM_SHA256_RSA_PKCS);
-    const std::size_t apdus = c.card->log().size();
+    const SentToCard sent(*c.card);
     CHECK(f->C_SignInit(s, m.get(), priv) == CKR_USER_NOT_LOGGED_IN);
     CHECK(c.card->verify_with_data_count() == 1);  // only the login's
-    CHECK(c.card->log().size() == apdus);
+    CHECK(sent.apdus() == 0);
     // Logged in again, the same handle signs.
     REQUIRE(login(f, s, "1234") == CKR_OK);
     CHECK(only(f, s, CKO_PRIVATE_KEY) == priv);
-    const Bytes data = message(10);
-    CHECK(verify_md(pki_file(1, "auth_cert.der"), EVP_sha256(), data, sign(f, s, m.get(), priv, data)));
+    sign_and_verify(f, s, kSha256Pkcs1, priv, message(10), pki_file(1, "auth_cert.der"));
 }
 
 TEST_CASE("module: objects: the authentication key takes no context-specific login", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-    const std::size_t apdus = c.card->log().size();
+    const SentToCard sent(*c.card);
     CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
-    CHECK(c.card->log().size() == apdus);
+    CHECK(sent.apdus() == 0);
     const Bytes data = message(8);
-    Bytes sig(kSigLen);
-    CK_ULONG len = sig.size();
-    REQUIRE(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OK);
+    Bytes sig;
+    REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
     CHECK(verify_md(pki_file(1, "auth_cert.der"), EVP_sha256(), data, sig));
 }
 
 TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_Logout", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.sign_session();
-    REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     REQUIRE(f->C_Logout(s) == CKR_OK);
@@ -1305,16 +1342,12 @@ TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_L
 TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
     REQUIRE(f->C_Logout(s) == CKR_OK);
-    const Bytes data = message(10);
-    Bytes sig(kSigLen);
-    CK_ULONG len = sig.size();
-    CHECK(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(sign_now(f, s, message(10)) == CKR_OPERATION_NOT_INITIALIZED);
     CHECK(c.card->verify_with_data_count() == 1);
 }
 
@@ -1322,23 +1355,19 @@ TEST_CASE("module: objects: the card holds no verified PIN after a signature, lo
           "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     CHECK(direct_auth_signature(*c.card) == 0x6982);  // locked right after C_Login
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     sign(f, s, CKM_SHA256_RSA_PKCS, priv, message(32));
-    CHECK_FALSE(c.card->auth_verified());
-    CHECK(direct_auth_signature(*c.card) == 0x6982);
+    check_auth_pin_not_verified(*c.card);
 
     SECTION("C_Logout") {
         REQUIRE(f->C_Logout(s) == CKR_OK);
-        CHECK_FALSE(c.card->auth_verified());
-        CHECK(direct_auth_signature(*c.card) == 0x6982);
+        check_auth_pin_not_verified(*c.card);
     }
     SECTION("C_Finalize") {
         REQUIRE(f->C_Finalize(nullptr) == CKR_OK);
-        CHECK_FALSE(c.card->auth_verified());
-        CHECK(direct_auth_signature(*c.card) == 0x6982);
+        check_auth_pin_not_verified(*c.card);
     }
     SECTION("closing the last session") {
         CK_SESSION_HANDLE s2 = c.auth_session();
@@ -1347,8 +1376,7 @@ TEST_CASE("module: objects: the card holds no verified PIN after a signature, lo
         REQUIRE(f->C_GetSessionInfo(s2, &info) == CKR_OK);
         CHECK(info.state == CKS_RO_USER_FUNCTIONS);  // still one session: still logged in
         REQUIRE(f->C_CloseSession(s2) == CKR_OK);
-        CHECK_FALSE(c.card->auth_verified());
-        CHECK(direct_auth_signature(*c.card) == 0x6982);
+        check_auth_pin_not_verified(*c.card);
         CK_SESSION_HANDLE s3 = c.auth_session();
         REQUIRE(f->C_GetSessionInfo(s3, &info) == CKR_OK);
         CHECK(info.state == CKS_RO_PUBLIC_SESSION);
@@ -1370,48 +1398,37 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
           "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.sign_session();
-    REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "sign_cert.der");
     const Bytes data = message(200);
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(c.card->tries_left(true) == 5);
 
-    auto sign_now = [&](Bytes* out) {
-        Bytes sig(kSigLen);
-        CK_ULONG len = sig.size();
-        const CK_RV rv = f->C_Sign(s, ptr(data), data.size(), sig.data(), &len);
-        if (out) *out = sig;
-        return rv;
-    };
-
     SECTION("without the context PIN, C_Sign is refused") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        const std::size_t pins = c.card->verify_with_data_count();
-        CHECK(sign_now(nullptr) == CKR_USER_NOT_LOGGED_IN);
-        CHECK(c.card->verify_with_data_count() == pins);  // nothing sent
+        const SentToCard sent(*c.card);
+        CHECK(sign_now(f, s, data) == CKR_USER_NOT_LOGGED_IN);
+        CHECK(sent.pins() == 0);  // nothing sent
         CHECK(c.card->tries_left(true) == 5);
     }
     SECTION("with it, one valid signature; the next one needs it again") {
         for (int round = 0; round < 2; ++round) {
             CAPTURE(round);
-            REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-            REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+            sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
             CHECK_FALSE(c.card->sign_verified());
             Bytes sig;
-            REQUIRE(sign_now(&sig) == CKR_OK);
+            REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
             CHECK(verify_md(cert, EVP_sha256(), data, sig));
             CHECK_FALSE(verify_md(pki_file(1, "auth_cert.der"), EVP_sha256(), data, sig));
             CHECK_FALSE(c.card->sign_verified());
         }
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        CHECK(sign_now(nullptr) == CKR_USER_NOT_LOGGED_IN);
+        CHECK(sign_now(f, s, data) == CKR_USER_NOT_LOGGED_IN);
         CHECK(c.card->tries_left(true) == 5);
     }
     SECTION("the context PIN also serves a length query and multi-part signing") {
-        REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
         CK_ULONG len = 0;
         REQUIRE(f->C_SignUpdate(s, ptr(data), 50) == CKR_OK);
         REQUIRE(f->C_SignUpdate(s, ptr(data) + 50, data.size() - 50) == CKR_OK);
@@ -1423,10 +1440,9 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     }
     SECTION("PSS with the signature key") {
         PssMech pss(CKM_SHA256_RSA_PKCS_PSS);
-        REQUIRE(f->C_SignInit(s, pss.get(), priv) == CKR_OK);
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        sign_init_with_pin(f, s, pss.get(), priv, "SIGN1234");
         Bytes sig;
-        REQUIRE(sign_now(&sig) == CKR_OK);
+        REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_pss_sha256(cert, sha256(data), sig, 32));
     }
     SECTION("a wrong context PIN costs one try and is CKR_PIN_INCORRECT") {
@@ -1438,21 +1454,21 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
         // VERIFY restores the counter.
         REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
-        REQUIRE(sign_now(&sig) == CKR_OK);
+        REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
         CHECK(c.card->tries_left(true) == 5);
         CHECK_FALSE(c.card->sign_verified());
     }
     SECTION("a malformed context PIN is refused without an APDU") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        const std::size_t apdus = c.card->log().size();
+        const SentToCard sent(*c.card);
         CHECK(login(f, s, "AB", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
         CHECK(login(f, s, "ABCDEFGHIJ1234567", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
-        CHECK(c.card->log().size() == apdus);
+        CHECK(sent.apdus() == 0);
         CHECK(c.card->tries_left(true) == 5);
         REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
-        REQUIRE(sign_now(&sig) == CKR_OK);
+        REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
     }
     SECTION("a context login without a signature in progress") {
@@ -1468,8 +1484,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
 TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(500);
@@ -1542,23 +1557,19 @@ TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]"
 TEST_CASE("module: objects: the signature token verifies with its own certificate's key", "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.sign_session();
-    REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(64);
     Mech m(CKM_SHA256_RSA_PKCS);
-    REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-    REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
-    Bytes sig(kSigLen);
-    CK_ULONG len = sig.size();
-    REQUIRE(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OK);
+    sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+    Bytes sig;
+    REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
     REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
-    CHECK(f->C_Verify(s, ptr(data), data.size(), sig.data(), len) == CKR_OK);
+    CHECK(f->C_Verify(s, ptr(data), data.size(), ptr(sig), sig.size()) == CKR_OK);
 
     // An authentication-key signature does not verify with the signature key.
-    CK_SESSION_HANDLE a = c.auth_session();
-    REQUIRE(login(f, a, "1234") == CKR_OK);
+    CK_SESSION_HANDLE a = c.logged_in_auth_session();
     const Bytes auth_sig = sign(f, a, CKM_SHA256_RSA_PKCS, only(f, a, CKO_PRIVATE_KEY), data);
     REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
     CHECK(f->C_Verify(s, ptr(data), data.size(), ptr(auth_sig), auth_sig.size()) == CKR_SIGNATURE_INVALID);
@@ -1667,8 +1678,7 @@ void check_pss_gone(OneCard& c, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv) {
     }
     // PKCS#1 v1.5 signing goes on.
     const Bytes data = message(99);
-    const Bytes sig = sign(f, s, CKM_SHA256_RSA_PKCS, priv, data);
-    CHECK(verify_md(pki_file(1, "auth_cert.der"), EVP_sha256(), data, sig));
+    sign_and_verify(f, s, kSha256Pkcs1, priv, data, pki_file(1, "auth_cert.der"));
     const Bytes di = sha256_digest_info(data);
     CHECK(verify_pkcs1_raw(pki_file(1, "auth_cert.der"), di, sign(f, s, CKM_RSA_PKCS, priv, di)));
     CHECK_FALSE(c.card->auth_verified());
@@ -1680,8 +1690,7 @@ TEST_CASE("module: objects: a card whose PSS signatures fail the self-check lose
     config.pss_salt_length = 20;
     OneCard c(config);
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);  // trusted until it fails
     CHECK(mechanism_set(attribute(f, s, priv, CKA_ALLOWED_MECHANISMS)) == kSignMechs);
@@ -1710,8 +1719,7 @@ TEST_CASE("module: objects: a card without a PSS mode loses PSS when it refuses 
     config.pss = false;
     OneCard c(config);
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);
 
@@ -1758,8 +1766,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
     REQUIRE(login(f, s, "1234") == CKR_OK);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes data = message(77);
-    const Bytes sig = sign(f, s, CKM_SHA256_RSA_PKCS, priv, data);
-    CHECK(verify_md(pki_file(1, "auth_cert.der"), EVP_sha256(), data, sig));
+    const Bytes sig = sign_and_verify(f, s, kSha256Pkcs1, priv, data, pki_file(1, "auth_cert.der"));
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_VerifyInit(s, m.get(), only(f, s, CKO_PUBLIC_KEY)) == CKR_OK);
     CHECK(f->C_Verify(s, ptr(data), data.size(), ptr(sig), sig.size()) == CKR_OK);
@@ -1778,36 +1785,33 @@ TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal en
           "[objects]") {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes data = message(20);
     Bytes sig(kSigLen);
     CK_ULONG len = sig.size();
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
+    auto sign_all = [&] { return f->C_Sign(s, ptr(data), data.size(), sig.data(), &len); };
+    auto sign_final = [&] { return f->C_SignFinal(s, sig.data(), &len); };
 
     SECTION("C_Sign with pData NULL and ulDataLen > 0") {
-        REQUIRE(f->C_Sign(s, nullptr, 10, sig.data(), &len) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_Sign(s, nullptr, 10, sig.data(), &len), sign_all);
     }
     SECTION("C_Sign with pulSignatureLen NULL") {
-        REQUIRE(f->C_Sign(s, ptr(data), data.size(), sig.data(), nullptr) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_Sign(s, ptr(data), data.size(), sig.data(), nullptr), sign_all);
     }
     SECTION("C_SignUpdate with pPart NULL and ulPartLen > 0") {
-        REQUIRE(f->C_SignUpdate(s, nullptr, 10) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_SignFinal(s, sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_SignUpdate(s, nullptr, 10), sign_final);
     }
     SECTION("C_SignFinal with pulSignatureLen NULL") {
         REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(f->C_SignFinal(s, sig.data(), nullptr) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_SignFinal(s, sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_SignFinal(s, sig.data(), nullptr), sign_final);
     }
     SECTION("C_Sign after C_SignUpdate") {
         REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(f->C_Sign(s, ptr(data), data.size(), sig.data(), &len) != CKR_OK);
-        CHECK(f->C_SignFinal(s, sig.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        REQUIRE(sign_all() != CKR_OK);
+        CHECK(sign_final() == CKR_OPERATION_NOT_INITIALIZED);
     }
 }
 
@@ -1824,28 +1828,26 @@ TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFi
     CK_ULONG len = out.size();
     Mech m(CKM_SHA256);
     REQUIRE(f->C_DigestInit(s, m.get()) == CKR_OK);
+    auto digest_all = [&] { return f->C_Digest(s, ptr(data), data.size(), out.data(), &len); };
+    auto digest_final = [&] { return f->C_DigestFinal(s, out.data(), &len); };
 
     SECTION("C_Digest with pData NULL and ulDataLen > 0") {
-        REQUIRE(f->C_Digest(s, nullptr, 10, out.data(), &len) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_Digest(s, ptr(data), data.size(), out.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_Digest(s, nullptr, 10, out.data(), &len), digest_all);
     }
     SECTION("C_Digest with pulDigestLen NULL") {
-        REQUIRE(f->C_Digest(s, ptr(data), data.size(), out.data(), nullptr) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_Digest(s, ptr(data), data.size(), out.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_Digest(s, ptr(data), data.size(), out.data(), nullptr), digest_all);
     }
     SECTION("C_DigestUpdate with pPart NULL and ulPartLen > 0") {
-        REQUIRE(f->C_DigestUpdate(s, nullptr, 10) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_DigestFinal(s, out.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_DigestUpdate(s, nullptr, 10), digest_final);
     }
     SECTION("C_DigestFinal with pulDigestLen NULL") {
         REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(f->C_DigestFinal(s, out.data(), nullptr) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_DigestFinal(s, out.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_DigestFinal(s, out.data(), nullptr), digest_final);
     }
     SECTION("C_Digest after C_DigestUpdate") {
         REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(f->C_Digest(s, ptr(data), data.size(), out.data(), &len) != CKR_OK);
-        CHECK(f->C_DigestFinal(s, out.data(), &len) == CKR_OPERATION_NOT_INITIALIZED);
+        REQUIRE(digest_all() != CKR_OK);
+        CHECK(digest_final() == CKR_OPERATION_NOT_INITIALIZED);
     }
 }
 
@@ -1864,11 +1866,11 @@ TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the ve
     REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
 
     SECTION("C_Verify with pData NULL and ulDataLen > 0") {
-        REQUIRE(f->C_Verify(s, nullptr, 10, sig.data(), sig.size()) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_Verify(s, ptr(data), data.size(), sig.data(), sig.size()) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_Verify(s, nullptr, 10, sig.data(), sig.size()),
+                                     [&] { return f->C_Verify(s, ptr(data), data.size(), sig.data(), sig.size()); });
     }
     SECTION("C_VerifyUpdate with pPart NULL and ulPartLen > 0") {
-        REQUIRE(f->C_VerifyUpdate(s, nullptr, 10) == CKR_ARGUMENTS_BAD);
-        CHECK(f->C_VerifyFinal(s, sig.data(), sig.size()) == CKR_OPERATION_NOT_INITIALIZED);
+        check_refusal_ends_operation(f->C_VerifyUpdate(s, nullptr, 10),
+                                     [&] { return f->C_VerifyFinal(s, sig.data(), sig.size()); });
     }
 }
