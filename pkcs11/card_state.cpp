@@ -15,7 +15,7 @@ namespace jpki::p11 {
 struct CardState::ObjectCache {
     bool with_user = false;
     bool pss = false;
-    std::vector<Object> list;
+    std::shared_ptr<const std::vector<Object>> list;
 };
 
 CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex)
@@ -134,16 +134,17 @@ const crypto::CertificateInfo* CardState::user_certificate(TokenRole role) {
     return &*info;
 }
 
-const std::vector<Object>& CardState::objects(TokenRole role, CK_SLOT_ID slot) {
+std::shared_ptr<const std::vector<Object>> CardState::objects(TokenRole role, CK_SLOT_ID slot) {
     auto& cache = objects_[index(role)];
     const crypto::CertificateInfo* user = user_certificate(role);
     if (cache && cache->with_user == (user != nullptr) && cache->pss == pss_available_) return cache->list;
     auto fresh = std::make_unique<ObjectCache>();
     fresh->with_user = user != nullptr;
     fresh->pss = pss_available_;
+    auto list = std::make_shared<std::vector<Object>>();
     const CertFile ca_file = role == TokenRole::Auth ? CertFile::AuthCa : CertFile::SignCa;
     try {
-        fresh->list.push_back(make_ca_object(slot, role, crypto::parse_certificate(certificate(ca_file))));
+        list->push_back(make_ca_object(slot, role, crypto::parse_certificate(certificate(ca_file))));
     } catch (const CardError&) {
         throw;
     } catch (const std::exception& e) {
@@ -151,8 +152,9 @@ const std::vector<Object>& CardState::objects(TokenRole role, CK_SLOT_ID slot) {
     }
     if (user) {
         for (Object& o : make_key_objects(slot, role, *user, signature_mechanisms(pss_available_)))
-            fresh->list.push_back(std::move(o));
+            list->push_back(std::move(o));
     }
+    fresh->list = std::move(list);
     cache = std::move(fresh);
     return cache->list;
 }

@@ -69,8 +69,9 @@ public:
     JpkiApp& app() { return app_; }
 
     // The token's objects, built from its certificates on first use (reading them if needed)
-    // and rebuilt when the signature certificate arrives or PSS is given up.
-    const std::vector<Object>& objects(TokenRole role, CK_SLOT_ID slot);
+    // and rebuilt when the signature certificate arrives or PSS is given up. Shared, so callers
+    // keep using a list after the card lock is released without copying it.
+    std::shared_ptr<const std::vector<Object>> objects(TokenRole role, CK_SLOT_ID slot);
     // The user certificate of a token, parsed; null while it cannot be read (sign, logged out).
     const crypto::CertificateInfo* user_certificate(TokenRole role);
     // Whether the card's PSS mode is trusted (it is until a signature fails its self-check

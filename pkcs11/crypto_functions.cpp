@@ -32,7 +32,8 @@ const Object* key_object(const SessionContext& c, CardState& card, CK_OBJECT_HAN
     ObjectKind kind;
     hidden = false;
     if (!decode_handle(key, slot, kind) || slot != c.slot) return nullptr;
-    for (const Object& o : card.objects(c.role, c.slot)) {
+    const auto objects = card.objects(c.role, c.slot);  // valid while the card lock is held
+    for (const Object& o : *objects) {
         if (o.handle != key) continue;
         if (o.is_private && !card.logged_in(c.role)) {
             hidden = true;

@@ -11,20 +11,22 @@ namespace jpki::p11 {
 
 namespace {
 
-// The objects the session may see: private ones only while the token is logged in.
-std::vector<Object> visible_objects(const SessionContext& c) {
+// The token's objects as the session may see them: private ones only while logged in.
+struct VisibleObjects {
+    std::shared_ptr<const std::vector<Object>> all;
+    bool user = false;
+    bool visible(const Object& o) const { return user || !o.is_private; }
+};
+
+VisibleObjects visible_objects(const SessionContext& c) {
     return with_card(*c.st, c.slot, c.card, [&](CardState& card) {
-        std::vector<Object> out;
-        const bool user = card.logged_in(c.role);
-        for (const Object& o : card.objects(c.role, c.slot))
-            if (user || !o.is_private) out.push_back(o);
-        return out;
+        return VisibleObjects{card.objects(c.role, c.slot), card.logged_in(c.role)};
     });
 }
 
-const Object& find_visible(const std::vector<Object>& objects, CK_OBJECT_HANDLE handle) {
-    for (const Object& o : objects)
-        if (o.handle == handle) return o;
+const Object& find_visible(const VisibleObjects& objects, CK_OBJECT_HANDLE handle) {
+    for (const Object& o : *objects.all)
+        if (o.handle == handle && objects.visible(o)) return o;
     fail(CKR_OBJECT_HANDLE_INVALID);
 }
 
@@ -51,8 +53,9 @@ void find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE_PTR templ, CK_ULON
         if (c.st->sessions.get(handle).find) fail(CKR_OPERATION_ACTIVE);
     }
     auto op = std::make_shared<FindOperation>();
-    for (const Object& o : visible_objects(c))
-        if (matches(o, templ, count)) op->matches.push_back(o.handle);
+    const VisibleObjects objects = visible_objects(c);
+    for (const Object& o : *objects.all)
+        if (objects.visible(o) && matches(o, templ, count)) op->matches.push_back(o.handle);
     std::lock_guard<Mutex> lock(*c.st->mutex);
     Session& s = c.st->sessions.get(handle);
     if (s.find) fail(CKR_OPERATION_ACTIVE);
@@ -91,7 +94,7 @@ void find_objects_final(CK_SESSION_HANDLE handle) {
 CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
     if (!templ && count) fail(CKR_ARGUMENTS_BAD);
     SessionContext c = session_context(handle);
-    const std::vector<Object> objects = visible_objects(c);
+    const VisibleObjects objects = visible_objects(c);
     const Object& o = find_visible(objects, object);
     bool sensitive = false, invalid = false, too_small = false;
     for (CK_ULONG i = 0; i < count; ++i) {
