@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds the project twice (normal, and with
 # AddressSanitizer + UndefinedBehaviorSanitizer), runs every test of the normal build (unit and
-# integration: real pcscd + vpcd + jpki-sim) and the unit tests of the sanitizer build.
+# integration: real pcscd + vpcd + jpki-sim) and the unit and module tests of the sanitizer build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root (apt-get, private pcscd in its own namespace)" >&2; exit 1; }
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJPKI_SANITIZE=ON
-cmake --build build-asan --target unit_tests
+cmake --build build-asan --target unit_tests module_tests
 
 echo "== unit and integration tests"
 (cd build && ctest --output-on-failure -j2)
