@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <vector>
 
 namespace jpki {
 
@@ -79,7 +80,15 @@ public:
             }
             waiter = waiter_.get();  // never freed before this provider: cancel() may use it
         }
-        return waiter->wait_for_change(timeout_ms);
+        try {
+            return waiter->wait_for_change(timeout_ms);
+        } catch (const CardError& e) {
+            if (e.code() == CardErrc::Cancelled) throw;
+            // pcscd gone or restarted: the next wait starts on a new context.
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!cancelled_) stale_waiters_.push_back(std::move(waiter_));
+            throw;
+        }
     }
 
     void cancel() noexcept override {
@@ -92,12 +101,16 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         if (lister_) lister_.release()->abandon();  // leaked on purpose: the parent owns it
         if (waiter_) waiter_.release()->abandon();
+        for (auto& w : stale_waiters_) w.release()->abandon();
     }
 
 private:
     std::mutex mutex_;
     std::unique_ptr<ReaderMonitor> lister_;
     std::unique_ptr<ReaderMonitor> waiter_;
+    // Waiters whose context went stale: kept (not freed) because another thread might still
+    // be inside one of them; released with the provider.
+    std::vector<std::unique_ptr<ReaderMonitor>> stale_waiters_;
     bool cancelled_ = false;
 };
 

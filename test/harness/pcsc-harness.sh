@@ -51,6 +51,7 @@ Environment given to the command:
   JPKI_SIM_READER_i     PC/SC name of the reader holding card i
   JPKI_HARNESS_DIR      the run's temp dir (logs: pcscd.log, sim<i>.log, sim<i>.out)
   JPKI_PCSCD_LOG        the pcscd log           JPKI_PKI_DIR     the PKI directory
+  JPKI_PCSCD_PID        pcscd's pid, JPKI_PCSCD_CONFIG its reader config (a test may restart it)
 
 Environment read:
   PCSC_HARNESS_DEBUG=1    run pcscd with -a -d (APDU and debug logging)
@@ -325,7 +326,7 @@ cards_in() { # every card sits in its own reader, and our other readers are empt
 wait_for "$cards card(s) to be present" cards_in
 
 export JPKI_SIM_COUNT=$cards JPKI_HARNESS_DIR=$TMP JPKI_PKI_DIR=$pki \
-       JPKI_PCSCD_LOG=$TMP/pcscd.log
+       JPKI_PCSCD_LOG=$TMP/pcscd.log JPKI_PCSCD_PID=$pcscd_pid JPKI_PCSCD_CONFIG=$TMP/reader.conf.d
 
 # Run the command in the background and wait for it, so that a TERM to the harness is
 # handled at once (bash defers traps while a foreground child runs). <&0 keeps stdin, which
