@@ -207,7 +207,9 @@ login_ok() {
     fail "$name: the remote command's output is not 'logged-in-with-card'" "${files[@]}"
   [[ $(cat "$tmp/askpass.log") == "$PIN_PROMPT" ]] ||
     fail "$name: expected exactly one askpass call with the prompt \"$PIN_PROMPT\"" "${files[@]}"
-  grep -qE "^Accepted publickey for root from 127\.0\.0\.1 port [0-9]+ ssh2: RSA $FP\$" "$tmp/$name.sshd" ||
+  # The fingerprint is base64 ('+', '/'): matched as a fixed string, never as a regex.
+  grep -E '^Accepted publickey for root from 127\.0\.0\.1 port [0-9]+ ssh2: RSA ' "$tmp/$name.sshd" |
+    grep -qF " ssh2: RSA $FP" ||
     fail "$name: sshd's log has no 'Accepted publickey for root from 127.0.0.1 port N ssh2: RSA $FP'" "${files[@]}"
   # The module sends the PIN at C_Login and again in the signature's own card transaction (it
   # never leaves the card unlocked): every VERIFY with data must be answered 9000.
