@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 
 namespace jpki {
@@ -20,22 +21,27 @@ CardChannel::CardChannel(Transport& transport) : transport_(transport) {}
 ResponseApdu CardChannel::exchange(const CommandApdu& command) {
     Bytes raw;
     command.encode(raw);
+    // The encoded VERIFY holds the PIN: wiped however this function is left.
+    struct Wipe {
+        Bytes& b;
+        bool on;
+        ~Wipe() {
+            if (on && !b.empty()) OPENSSL_cleanse(b.data(), b.size());
+        }
+    } wipe{raw, command.is_sensitive()};
     const auto start = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
     Bytes answer;
     try {
         answer = transport_.transmit(raw.data(), raw.size());
     } catch (const CardError& e) {
-        if (command.is_sensitive()) OPENSSL_cleanse(raw.data(), raw.size());
-        trace(command, nullptr, e.what(),
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        trace(command, nullptr, e.what(), elapsed());
         throw;
     }
     ++stats_.apdus;
     stats_.bytes_sent += raw.size();
     stats_.bytes_received += answer.size();
-    if (command.is_sensitive()) OPENSSL_cleanse(raw.data(), raw.size());
-    const double millis =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double millis = elapsed();
     try {
         ResponseApdu response = ResponseApdu::parse(answer);
         trace(command, &response, nullptr, millis);
@@ -48,10 +54,13 @@ ResponseApdu CardChannel::exchange(const CommandApdu& command) {
 
 ResponseApdu CardChannel::transmit(const CommandApdu& command) {
     ResponseApdu response = exchange(command);
-    // 6Cxx: wrong Le; the card says how many bytes it has. Resend once with that Le.
-    if (response.sw1() == 0x6C && !command.is_sensitive()) {
+    std::optional<std::uint32_t> le_sent = command.le();
+    // 6Cxx: wrong Le; the card says how many bytes it has. Resend once with that Le — only a
+    // command that asked for data, never a VERIFY (a second VERIFY is never sent on our own).
+    if (response.sw1() == 0x6C && command.le() && !command.is_sensitive() && command.ins() != 0x20) {
         const std::uint32_t le = response.sw2() == 0 ? 256 : response.sw2();
         response = exchange(command.with_le(le));
+        le_sent = le;
     }
     // 61xx: more data waits; fetch it with GET RESPONSE (ISO 7816-4 7.6.1).
     Bytes data = std::move(response.data());
@@ -63,24 +72,25 @@ ResponseApdu CardChannel::transmit(const CommandApdu& command) {
         if (response.data().size() > le) throw CardError(CardErrc::MalformedResponse, "GET RESPONSE longer than asked");
         data.insert(data.end(), response.data().begin(), response.data().end());
     }
-    if (command.le() && data.size() > *command.le() && rounds == 0)
+    if (le_sent && data.size() > *le_sent && rounds == 0)
         throw CardError(CardErrc::MalformedResponse, "response longer than Le", response.sw());
     return ResponseApdu(std::move(data), response.sw());
 }
 
 void CardChannel::trace(const CommandApdu& c, const ResponseApdu* r, const char* error, double millis) {
     if (!trace_enabled()) return;
+    // A sensitive APDU shows neither its data nor its length (the PIN's length).
+    char lc[32];
+    if (c.is_sensitive()) std::snprintf(lc, sizeof lc, "Lc=<redacted> data=<redacted>");
+    else std::snprintf(lc, sizeof lc, "Lc=%zu", c.data().size());
     char line[256];
-    const int lc = static_cast<int>(c.data().size());
     if (r) {
-        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X Lc=%d%s Le=%d -> SW=%04X len=%zu %.1fms",
-                      operation_, c.cla(), c.ins(), c.p1(), c.p2(), lc,
-                      c.is_sensitive() ? " data=<redacted>" : "", c.le() ? static_cast<int>(*c.le()) : -1,
+        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X %s Le=%d -> SW=%04X len=%zu %.1fms",
+                      operation_, c.cla(), c.ins(), c.p1(), c.p2(), lc, c.le() ? static_cast<int>(*c.le()) : -1,
                       r->sw(), r->data().size(), millis);
     } else {
-        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X Lc=%d%s -> error: %s %.1fms",
-                      operation_, c.cla(), c.ins(), c.p1(), c.p2(), lc,
-                      c.is_sensitive() ? " data=<redacted>" : "", error, millis);
+        std::snprintf(line, sizeof line, "apdu op=%s %02X %02X %02X %02X %s -> error: %s %.1fms", operation_,
+                      c.cla(), c.ins(), c.p1(), c.p2(), lc, error, millis);
     }
     trace_line(line);
 }

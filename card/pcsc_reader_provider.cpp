@@ -28,6 +28,7 @@ public:
     void begin_transaction() override { transport_.begin_transaction(); }
     void end_transaction() noexcept override { transport_.end_transaction(); }
     void reset_card() override { transport_.reset_card(); }
+    void unpower_card() override { transport_.unpower_card(); }
     bool take_reset_flag() noexcept override { return transport_.take_reset_flag(); }
     Bytes atr() const override { return transport_.atr(); }
     void abandon() noexcept { abandoned_ = true; }

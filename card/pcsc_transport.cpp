@@ -119,7 +119,17 @@ void PcscTransport::begin_transaction() {
 void PcscTransport::end_transaction() noexcept {
     if (!in_transaction_) return;
     in_transaction_ = false;
-    SCardEndTransaction(card_, SCARD_LEAVE_CARD);
+    LONG rv = SCardEndTransaction(card_, SCARD_LEAVE_CARD);
+    // Our own reset inside the transaction marks the handle; acknowledge it and end again, so
+    // the card lock is never kept.
+    if (rv == SCARD_W_RESET_CARD) {
+        DWORD protocol = 0;
+        if (SCardReconnect(card_, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD,
+                           &protocol) == SCARD_S_SUCCESS) {
+            protocol_ = protocol;
+            SCardEndTransaction(card_, SCARD_LEAVE_CARD);
+        }
+    }
 }
 
 Bytes PcscTransport::transmit(const std::uint8_t* command, std::size_t len) {
@@ -142,19 +152,23 @@ Bytes PcscTransport::transmit(const std::uint8_t* command, std::size_t len) {
     }
 }
 
-void PcscTransport::reset_card() {
+void PcscTransport::lock_again(DWORD disposition) {
     try {
-        reconnect(SCARD_RESET_CARD);
+        reconnect(disposition);
     } catch (const CardError&) {
-        // The reset is what locks the card again: if the reconnect fails, end the transaction
-        // with a reset instead, then report the failure.
-        if (in_transaction_) {
-            in_transaction_ = false;
-            SCardEndTransaction(card_, SCARD_RESET_CARD);
-        }
-        throw;
+        // A failed SCardReconnect leaves our handle marked "reset", so SCardEndTransaction would
+        // neither reset nor release. Power the card down on the way out instead (that also ends
+        // the transaction), and leave this transport dead: the card must be found again.
+        SCardDisconnect(card_, SCARD_UNPOWER_CARD);
+        card_ = 0;
+        in_transaction_ = false;
+        throw CardError(CardErrc::CardRemoved, "card reset failed: card powered down and disconnected");
     }
 }
+
+void PcscTransport::reset_card() { lock_again(SCARD_RESET_CARD); }
+
+void PcscTransport::unpower_card() { lock_again(SCARD_UNPOWER_CARD); }
 
 bool PcscTransport::take_reset_flag() noexcept {
     const bool r = was_reset_;

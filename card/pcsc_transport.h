@@ -17,7 +17,7 @@ class PcscContext {
 public:
     PcscContext();  // throws CardError(NoService)
     ~PcscContext();
-    PcscContext(const PcscContext&) = delete;
+    PcscContext(const PcscContext&) = delete;  // owns an SCARDCONTEXT
     PcscContext& operator=(const PcscContext&) = delete;
 
     SCARDCONTEXT get() const { return ctx_; }
@@ -36,11 +36,14 @@ public:
     // Connects (shared) to the card in `reader`; throws CardError (NoCard, NoReader, ...).
     PcscTransport(const PcscContext& context, std::string reader);
     ~PcscTransport() override;
+    PcscTransport(const PcscTransport&) = delete;  // owns an SCARDHANDLE
+    PcscTransport& operator=(const PcscTransport&) = delete;
 
     Bytes transmit(const std::uint8_t* command, std::size_t len) override;
     void begin_transaction() override;
     void end_transaction() noexcept override;
     void reset_card() override;
+    void unpower_card() override;
     bool take_reset_flag() noexcept override;
     Bytes atr() const override { return atr_; }
 
@@ -50,6 +53,7 @@ public:
 
 private:
     void reconnect(DWORD disposition);
+    void lock_again(DWORD disposition);
     void read_atr();
 
     SCARDCONTEXT ctx_;

@@ -21,8 +21,11 @@ public:
     virtual void begin_transaction() = 0;
     // Releases the card lock; never throws.
     virtual void end_transaction() noexcept = 0;
-    // Warm-resets the card, which clears every security status (verified PINs).
+    // Warm-resets the card, which should clear every security status (verified PINs).
     virtual void reset_card() = 0;
+    // Powers the card down and up again (cold reset): for readers whose warm reset leaves the
+    // security status in place.
+    virtual void unpower_card() = 0;
     // True once after the card was reset or reconnected underneath us (the selected
     // application and any security status are gone).
     virtual bool take_reset_flag() noexcept = 0;

@@ -199,7 +199,12 @@ void JpkiCard::power_off() {
 void JpkiCard::reset() {
     powered_ = true;
     ++resets_;
+    const bool auth = auth_ok_, sign = sign_ok_;
     clear_security();
+    if (config_.warm_reset_keeps_status) {
+        auth_ok_ = auth;
+        sign_ok_ = sign;
+    }
 }
 
 void JpkiCard::clear_security() {

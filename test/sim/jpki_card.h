@@ -30,6 +30,7 @@ struct CardConfig {
     std::uint16_t blocked_verify_sw = 0x6984;  // VERIFY with data on a blocked PIN
     bool t0_get_response = false;         // answer data as 61xx + GET RESPONSE (T=0 style)
     bool other_ap_clears_status = false;  // selecting another AP drops JPKI security status
+    bool warm_reset_keeps_status = false; // a reader whose warm reset does not clear verified PINs
     std::string state_file;               // retry counters kept across runs
     int apdu_latency_ms = 0;
     int sign_latency_ms = 0;

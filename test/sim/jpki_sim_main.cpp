@@ -63,6 +63,7 @@ void usage() {
                  "  --blocked-sw HEX       VERIFY answer on a blocked PIN (default 6984)\n"
                  "  --t0                   answer data with 61xx + GET RESPONSE\n"
                  "  --other-ap-clears      selecting another AP clears the JPKI security status\n"
+                 "  --warm-reset-keeps-status  a warm reset does not clear verified PINs (only power-off)\n"
                  "  --state FILE           keep the PIN counters in FILE across runs\n"
                  "  --latency-ms N         delay before every answer\n"
                  "  --sign-latency-ms N    extra delay for a signature\n"
@@ -195,6 +196,7 @@ int main(int argc, char** argv) {
             else if (a == "--blocked-sw") config.blocked_verify_sw = static_cast<std::uint16_t>(std::stoul(next(), nullptr, 16));
             else if (a == "--t0") config.t0_get_response = true;
             else if (a == "--other-ap-clears") config.other_ap_clears_status = true;
+            else if (a == "--warm-reset-keeps-status") config.warm_reset_keeps_status = true;
             else if (a == "--state") config.state_file = next();
             else if (a == "--latency-ms") config.apdu_latency_ms = std::stoi(next());
             else if (a == "--sign-latency-ms") config.sign_latency_ms = std::stoi(next());

@@ -57,6 +57,14 @@ void SimTransport::reset_card() {
     ++own_resets_;
 }
 
+void SimTransport::unpower_card() {
+    if (card_.removed()) throw CardError(CardErrc::CardRemoved, "SimTransport");
+    card_.power_off();
+    card_.power_on();
+    seen_resets_ = card_.resets();
+    ++own_resets_;
+}
+
 bool SimTransport::take_reset_flag() noexcept {
     const bool r = was_reset_;
     was_reset_ = false;

@@ -15,6 +15,7 @@ public:
     void begin_transaction() override;
     void end_transaction() noexcept override;
     void reset_card() override;
+    void unpower_card() override;
     bool take_reset_flag() noexcept override;
     Bytes atr() const override { return JpkiCard::atr(); }
 

@@ -31,6 +31,7 @@ public:
     void begin_transaction() override { ++transactions; }
     void end_transaction() noexcept override {}
     void reset_card() override { ++resets; }
+    void unpower_card() override { ++resets; }
     bool take_reset_flag() noexcept override { return false; }
     Bytes atr() const override { return from_hex("3B E0 00 FF 81 31 FE 45 14"); }
 
