@@ -31,6 +31,7 @@ const char* to_string(CardErrc code) noexcept {
     case CardErrc::UnexpectedStatus: return "unexpected status word";
     case CardErrc::PinLength: return "PIN has the wrong length";
     case CardErrc::PinCharacters: return "PIN has characters the card does not accept";
+    case CardErrc::StalePin: return "PIN counter moved since login: kept PIN not sent";
     case CardErrc::BadArgument: return "bad argument";
     }
     return "unknown card error";

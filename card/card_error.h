@@ -38,6 +38,7 @@ enum class CardErrc {
     // Local refusals: nothing was sent to the card
     PinLength,             // wrong number of characters
     PinCharacters,         // a character the card's PIN alphabet lacks
+    StalePin,              // a kept PIN not sent: the counter moved since it was verified
     BadArgument,           // data too long for the command, wrong PIN for this reference, ...
 };
 

@@ -51,13 +51,58 @@ JpkiSession::JpkiSession(JpkiApp& app) : app_(app), guard_(app.channel_.transpor
 
 JpkiSession::~JpkiSession() {
     if (!pin_sent_) return;
-    // A PIN was presented: reset the card so its security status ends with this transaction.
+    // A PIN was presented: lock the card again before the transaction ends.
     try {
-        app_.channel_.transport().reset_card();
-        if (trace_enabled()) trace_line("card reset: PIN status cleared before the transaction ends");
+        lock_card();
     } catch (const CardError& e) {
-        trace_line(std::string("card reset after VERIFY failed: ") + e.what());
+        // A card that left (or was powered down) is locked; anything else: not used again.
+        const CardErrc c = e.code();
+        if (c != CardErrc::CardRemoved && c != CardErrc::NoCard && c != CardErrc::NoReader && c != CardErrc::NoService)
+            app_.unlockable_ = true;
+        try {
+            trace_line(std::string("locking the card after VERIFY: ") + e.what());
+        } catch (...) {
+        }
+    } catch (...) {
+        app_.unlockable_ = true;
     }
+}
+
+// Whether a key signs now (a probe that spends no PIN try: 6982 = locked).
+bool JpkiSession::key_usable(KeyRef key) {
+    ResponseApdu r = app_.channel_.transmit(
+        CommandApdu(0x00, 0xA4, 0x04, 0x0C, Bytes(std::begin(kJpkiAid), std::end(kJpkiAid))));
+    if (!r.ok()) throw_for_sw(r.sw(), "SELECT JPKI AP");
+    select_ef(key_ef(key));
+    r = app_.channel_.transmit(CommandApdu(0x80, 0x2A, 0x00, 0x80, Bytes{0x00}, 256));
+    if (r.sw() == 0x6982) return false;
+    if (r.ok()) return true;
+    throw_for_sw(r.sw(), "post-reset check");
+}
+
+void JpkiSession::lock_card() {
+    Transport& t = app_.channel_.transport();
+    if (app_.warm_reset_locks_.value_or(true)) {
+        t.reset_card();
+    } else {
+        t.unpower_card();
+    }
+    if (trace_enabled()) trace_line("card reset: PIN status cleared before the transaction ends");
+    if (app_.warm_reset_locks_) return;
+    // First reset of this card: that a reset clears the security status is single-source, so
+    // check it once, with a probe that spends no PIN try; a reader whose warm reset keeps it
+    // gets a power cycle from now on.
+    auto unlocked = [&] {
+        return (sent_auth_ && key_usable(KeyRef::Auth)) || (sent_sign_ && key_usable(KeyRef::Sign));
+    };
+    if (!unlocked()) {
+        app_.warm_reset_locks_ = true;
+        return;
+    }
+    trace_line("a warm reset left the card unlocked: power-cycling it instead, for this card from now on");
+    t.unpower_card();
+    if (unlocked()) throw CardError(CardErrc::ConditionsNotSatisfied, "card stays unlocked after a power cycle");
+    app_.warm_reset_locks_ = false;
 }
 
 void JpkiSession::select_ef(std::uint16_t fid) {
@@ -154,13 +199,16 @@ int JpkiSession::pin_tries_left(PinRef ref) {
     return tries;
 }
 
-void JpkiSession::verify(const Pin& pin) {
+void JpkiSession::verify(const Pin& pin, bool kept) {
     const PinRef ref = pin.ref();
     // The counter read also settles which VERIFY form the card takes, before any PIN is sent.
     const int tries = pin_tries_left(ref);
     if (tries == 0) throw CardError(CardErrc::PinBlocked, std::string(pin_name(ref)) + " not sent", 0, 0);
+    if (kept && tries < pin_rules(ref).max_tries)
+        throw CardError(CardErrc::StalePin, std::string(pin_name(ref)) + " not sent", 0, tries);
     const std::uint8_t p2 = *app_.sfi_verify_ ? sfi_p2(pin_ef(ref)) : 0x80;
     pin_sent_ = true;
+    (ref == PinRef::Auth ? sent_auth_ : sent_sign_) = true;
     const std::uint16_t sw = [&] {
         CommandApdu apdu = CommandApdu::sensitive(0x00, 0x20, 0x00, p2, pin.bytes().data(), pin.bytes().size());
         return app_.channel_.transmit(apdu).sw();
@@ -212,7 +260,10 @@ Bytes JpkiSession::sign(KeyRef key, SignScheme scheme, const Bytes& input) {
 // ---------------------------------------------------------------------------------------------
 JpkiApp::JpkiApp(Transport& transport) : channel_(transport) {}
 
-JpkiSession JpkiApp::open() { return JpkiSession(*this); }
+JpkiSession JpkiApp::open() {
+    if (unlockable_) throw CardError(CardErrc::ConditionsNotSatisfied, "this card could not be locked again after VERIFY");
+    return JpkiSession(*this);
+}
 
 template <typename F>
 auto JpkiApp::measured(const char* name, F&& f) {
@@ -265,12 +316,12 @@ Bytes JpkiApp::read_certificate_with_pin(CertFile file, const Pin& pin) {
     });
 }
 
-Bytes JpkiApp::sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input) {
+Bytes JpkiApp::sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input, bool kept) {
     if ((key == KeyRef::Auth) != (pin.ref() == PinRef::Auth))
         throw CardError(CardErrc::BadArgument, "PIN does not belong to this key");
     return measured("sign", [&] {
         JpkiSession s = open();
-        s.verify(pin);
+        s.verify(pin, kept);
         return s.sign(key, scheme, input);
     });
 }

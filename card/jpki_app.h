@@ -67,7 +67,10 @@ public:
     int pin_tries_left(PinRef ref);
     // Checks the counter, refuses a blocked PIN without sending it, then one VERIFY.
     // Throws PinIncorrect (with tries left) or PinBlocked. Never retried.
-    void verify(const Pin& pin);
+    // `kept` marks a PIN the module kept from an earlier login rather than one just typed: it
+    // is sent only while the counter is full (CardErrc::StalePin otherwise), so a PIN changed
+    // elsewhere cannot spend tries in the background.
+    void verify(const Pin& pin, bool kept = false);
     // COMPUTE DIGITAL SIGNATURE with a key whose PIN was verified in this session.
     Bytes sign(KeyRef key, SignScheme scheme, const Bytes& input);
 
@@ -77,10 +80,14 @@ private:
     void select_ef(std::uint16_t fid);
     Bytes read_binary(std::uint16_t offset, std::uint32_t le, bool& eof);
     std::uint16_t empty_verify(PinRef ref);
+    void lock_card();
+    bool key_usable(KeyRef key);
 
     JpkiApp& app_;
     TransactionGuard guard_;
     bool pin_sent_ = false;
+    bool sent_auth_ = false;  // which PINs were presented (for the post-reset check)
+    bool sent_sign_ = false;
 };
 
 class JpkiApp {
@@ -102,8 +109,9 @@ public:
     void check_pin(const Pin& pin);
     // VERIFY, read a file that needs the PIN (the signature certificate), lock again.
     Bytes read_certificate_with_pin(CertFile file, const Pin& pin);
-    // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
-    Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input);
+    // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`); `kept` as in
+    // JpkiSession::verify.
+    Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input, bool kept = false);
 
     CardChannel& channel() { return channel_; }
     // APDUs and bytes of the last one-transaction operation.
@@ -125,6 +133,11 @@ private:
     std::optional<bool> sfi_sign_;
     int tries_auth_ = -1;
     int tries_sign_ = -1;
+    // Whether a warm reset clears this card's security status (a single-source fact, checked
+    // once per card: see JpkiSession::lock_card); unknown until the first reset.
+    std::optional<bool> warm_reset_locks_;
+    // Set when the card could not be locked again even by a power cycle: never used again.
+    bool unlockable_ = false;
 };
 
 }  // namespace jpki

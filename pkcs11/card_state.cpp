@@ -26,6 +26,7 @@ CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_ev
 CardState::~CardState() { wipe(); }
 
 void CardState::wipe() noexcept {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
     for (auto& p : pins_) p.login.reset();  // ~Pin wipes its buffer
 }
 
@@ -47,18 +48,26 @@ const std::string& CardState::serial() {
 }
 
 void CardState::note_tries(TokenRole role) {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
     PinState& p = pins_[index(role)];
     p.tries = app_.cached_tries(pin_of(role));
     p.read_at = std::chrono::steady_clock::now();
 }
 
+int CardState::known_tries(TokenRole role) const {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
+    return pins_[index(role)].tries;
+}
+
 int CardState::tries_left(TokenRole role, std::chrono::milliseconds max_age) {
-    PinState& p = pins_[index(role)];
-    if (p.tries < 0 || std::chrono::steady_clock::now() - p.read_at >= max_age) {
-        app_.pin_tries_left(pin_of(role));
-        note_tries(role);
+    {
+        std::lock_guard<std::mutex> lock(pins_mutex_);
+        const PinState& p = pins_[index(role)];
+        if (p.tries >= 0 && std::chrono::steady_clock::now() - p.read_at < max_age) return p.tries;
     }
-    return p.tries;
+    app_.pin_tries_left(pin_of(role));  // card I/O: the caller holds mutex(), not pins_mutex_
+    note_tries(role);
+    return known_tries(role);
 }
 
 namespace {
@@ -74,12 +83,13 @@ void CardState::check_pin(TokenRole role, const Pin& pin) {
     app_.check_pin(pin);
 }
 
-Bytes CardState::sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input) {
+Bytes CardState::sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, bool kept) {
     NoteTries note{[&] { if (app_.cached_tries(pin_of(role)) >= 0) note_tries(role); }};
     try {
-        return app_.sign(pin, key_of(role), scheme, input);
+        return app_.sign(pin, key_of(role), scheme, input, kept);
     } catch (const CardError& e) {
-        if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked) logout(role);
+        if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked || e.code() == CardErrc::StalePin)
+            logout(role);
         throw;
     }
 }
@@ -91,14 +101,25 @@ void CardState::login(TokenRole role, Pin pin) {
     } else {
         app_.check_pin(pin);
     }
+    std::lock_guard<std::mutex> lock(pins_mutex_);
     pins_[index(role)].login.emplace(std::move(pin));
 }
 
-void CardState::logout(TokenRole role) noexcept { pins_[index(role)].login.reset(); }
+void CardState::logout(TokenRole role) noexcept {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
+    pins_[index(role)].login.reset();
+}
 
-const Pin* CardState::login_pin(TokenRole role) const {
+bool CardState::logged_in(TokenRole role) const {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
+    return pins_[index(role)].login.has_value();
+}
+
+std::optional<Pin> CardState::login_pin(TokenRole role) const {
+    std::lock_guard<std::mutex> lock(pins_mutex_);
     const auto& l = pins_[index(role)].login;
-    return l ? &*l : nullptr;
+    if (!l) return std::nullopt;
+    return l->clone();
 }
 
 const Bytes* CardState::cached_file(CertFile file) const {

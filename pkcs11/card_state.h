@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +33,9 @@ public:
     CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex);
     ~CardState();
 
-    // Held for every use of the card and of the fields below.
+    // Held for every use of the card (its I/O) and of the certificates and objects below.
+    // Logins and PIN counters have a lock of their own, never held across card I/O, so that
+    // logging out or dropping a card never waits for a signature in progress.
     Mutex& mutex() { return *mutex_; }
 
     unsigned long card_events() const { return card_events_; }
@@ -46,7 +49,7 @@ public:
     // `max_age`, or `force`.
     int tries_left(TokenRole role, std::chrono::milliseconds max_age);
     // Last known value without touching the card (-1 unknown).
-    int known_tries(TokenRole role) const { return pins_[index(role)].tries; }
+    int known_tries(TokenRole role) const;
 
     // Login: checks the PIN on the card (the card is locked again at once) and keeps it.
     // The sign token also reads its certificate, which needs the PIN. Throws CardError.
@@ -56,11 +59,12 @@ public:
     // PIN of a key that always needs authentication.
     void check_pin(TokenRole role, const Pin& pin);
     // VERIFY + signature + lock in one card transaction. A PIN the card now refuses (changed
-    // elsewhere) logs the token out; the error is not retried.
-    Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input);
-    bool logged_in(TokenRole role) const { return pins_[index(role)].login.has_value(); }
-    // The kept PIN of a logged-in token (nullptr when logged out).
-    const Pin* login_pin(TokenRole role) const;
+    // elsewhere) logs the token out; the error is not retried. `kept`: the PIN is the one kept
+    // since C_Login, sent only while the counter is full (see JpkiSession::verify).
+    Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, bool kept);
+    bool logged_in(TokenRole role) const;
+    // A copy of the kept PIN of a logged-in token (empty when logged out), for one operation.
+    std::optional<Pin> login_pin(TokenRole role) const;
 
     // A certificate, read once per insertion (the sign certificate only after login).
     const Bytes* cached_file(CertFile file) const;
@@ -91,6 +95,7 @@ private:
     void note_tries(TokenRole role);
 
     std::unique_ptr<Mutex> mutex_;
+    mutable std::mutex pins_mutex_;  // guards pins_; a leaf lock
     std::unique_ptr<Transport> transport_;
     JpkiApp app_;
     unsigned long card_events_;

@@ -88,13 +88,18 @@ void sign_on_card(const SessionContext& c, SignOperation& op, const Bytes& data_
     const Bytes input = card_input(*op.mechanism, data_or_hash);
     const bool pss = is_pss(*op.mechanism);
     Bytes signature = with_card(*c.st, c.slot, c.card, [&](CardState& card) {
-        const Pin* pin = op.needs_context_login ? (op.context_pin ? &*op.context_pin : nullptr) : card.login_pin(c.role);
+        // The per-signature PIN of a key that always authenticates, else a copy of the PIN
+        // kept since C_Login (wiped when this operation ends).
+        const bool kept = !op.needs_context_login;
+        std::optional<Pin> login_pin = kept ? card.login_pin(c.role) : std::nullopt;
+        const Pin* pin = kept ? (login_pin ? &*login_pin : nullptr) : (op.context_pin ? &*op.context_pin : nullptr);
         if (!pin || !card.logged_in(c.role)) fail(CKR_USER_NOT_LOGGED_IN);
         Bytes out;
         try {
-            out = card.sign(c.role, *pin, pss ? SignScheme::PssSha256Hash : SignScheme::Pkcs1, input);
+            out = card.sign(c.role, *pin, pss ? SignScheme::PssSha256Hash : SignScheme::Pkcs1, input, kept);
         } catch (const CardError& e) {
-            if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked) fail(CKR_USER_NOT_LOGGED_IN);
+            if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked || e.code() == CardErrc::StalePin)
+                fail(CKR_USER_NOT_LOGGED_IN);
             if (pss && e.code() == CardErrc::WrongP1P2) {
                 trace_line("card refused its PSS mode (P1=04): PSS is no longer offered for this card");
                 card.give_up_pss();
@@ -208,7 +213,7 @@ void login_context_specific(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR pin, CK_UL
         // The PIN the card accepted at C_Login needs no second VERIFY here: the card checks it
         // again in the signature's own transaction. Any other PIN is checked now, so that a
         // wrong one is reported by this C_Login.
-        const Pin* known = card.login_pin(c.role);
+        const std::optional<Pin> known = card.login_pin(c.role);
         const SecureBuffer& a = parsed.bytes();
         const bool same = known && known->bytes().size() == a.size() &&
                           CRYPTO_memcmp(known->bytes().data(), a.data(), a.size()) == 0;

@@ -105,12 +105,8 @@ CK_RV finalize(CK_VOID_PTR reserved) {
     st->provider->cancel();  // wakes C_WaitForSlotEvent, which then answers NOT_INITIALIZED
     std::lock_guard<Mutex> lock(*st->mutex);
     st->sessions.clear();
-    for (const Slot& s : st->slots.slots()) {
-        if (auto& card = st->slots.reader_of(s).card) {
-            std::lock_guard<Mutex> card_lock(card->mutex());
-            card->wipe();
-        }
-    }
+    for (const Slot& s : st->slots.slots())
+        if (auto& card = st->slots.reader_of(s).card) card->wipe();
     return CKR_OK;
 }
 

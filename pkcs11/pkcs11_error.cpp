@@ -8,6 +8,7 @@ CK_RV rv_for(const CardError& e) noexcept {
     case CardErrc::PinBlocked: return CKR_PIN_LOCKED;
     case CardErrc::PinLength: return CKR_PIN_LEN_RANGE;
     case CardErrc::PinCharacters: return CKR_PIN_INVALID;
+    case CardErrc::StalePin: return CKR_USER_NOT_LOGGED_IN;
     case CardErrc::SecurityStatusNotSatisfied: return CKR_USER_NOT_LOGGED_IN;
     case CardErrc::NoCard:
     case CardErrc::NoReader:

@@ -12,9 +12,7 @@ namespace {
 
 void logout_if_last(ModuleState& st, CK_SLOT_ID slot, const std::shared_ptr<CardState>& card) {
     if (!card || st.sessions.count(slot) != 0) return;
-    const TokenRole role = st.slots.slot(slot).role;
-    std::lock_guard<Mutex> lock(card->mutex());
-    card->logout(role);
+    card->logout(st.slots.slot(slot).role);  // login state only: never waits for card I/O
 }
 
 }  // namespace
@@ -77,11 +75,7 @@ void get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO_PTR info) {
         std::lock_guard<Mutex> lock(*st->mutex);
         flags = st->sessions.get(handle).flags;
     }
-    bool user;
-    {
-        std::lock_guard<Mutex> lock(v.card->mutex());
-        user = v.card->logged_in(v.role);
-    }
+    const bool user = v.card->logged_in(v.role);
     std::memset(info, 0, sizeof *info);
     info->slotID = v.slot;
     const bool rw = flags & CKF_RW_SESSION;
@@ -112,11 +106,8 @@ void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 void logout(CK_SESSION_HANDLE handle) {
     auto st = state();
     SessionContext v = session_context(handle);
-    {
-        std::lock_guard<Mutex> lock(v.card->mutex());
-        if (!v.card->logged_in(v.role)) fail(CKR_USER_NOT_LOGGED_IN);
-        v.card->logout(v.role);
-    }
+    if (!v.card->logged_in(v.role)) fail(CKR_USER_NOT_LOGGED_IN);
+    v.card->logout(v.role);
     // Searches and operations that saw private objects end with the login.
     std::lock_guard<Mutex> lock(*st->mutex);
     st->sessions.reset_operations(v.slot);

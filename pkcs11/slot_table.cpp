@@ -31,10 +31,7 @@ std::vector<CK_SLOT_ID> SlotTable::drop_card(std::size_t reader) {
     Reader& r = readers_[reader];
     std::vector<CK_SLOT_ID> gone;
     if (r.card) {
-        {
-            std::lock_guard<Mutex> lock(r.card->mutex());  // waits for an operation in flight
-            r.card->wipe();
-        }
+        r.card->wipe();  // logins only: an operation in flight keeps its own copy until it ends
         r.card.reset();
         for (const Slot& s : slots_)
             if (s.reader == reader) gone.push_back(s.id);

@@ -99,6 +99,8 @@ TEST_CASE("pcsc: PIN counters, VERIFY and signatures, with the card locked after
     const Bytes di = test::sha256_digest_info(Bytes{'p', 'c', 's', 'c'});
     Bytes sig = app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);
     CHECK(test::verify_pkcs1_raw(file("auth_cert.der", 1), di, sig));
+    CHECK(app.last_operation().apdus == 7);  // the first one checks that the reset locked the card
+    app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);
     CHECK(app.last_operation().apdus == 4);
     Bytes sig2 = app.sign(kSignPin, KeyRef::Sign, SignScheme::Pkcs1, di);
     CHECK(test::verify_pkcs1_raw(file("sign_cert.der", 1), di, sig2));

@@ -39,6 +39,11 @@ fail() {
   exit 1
 }
 
+# signatures LOG: the COMPUTE DIGITAL SIGNATURE lines of a simulated card's APDU log, without
+# the module's one-time check after its first card reset (a 1-byte request that the locked card
+# must answer 6982).
+signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE '^80 2A 00 80 Lc=1 -> 6982 ' || true; }; }
+
 finish() { echo "$passed passed, 0 failed"; }
 
 # shown_args ARG...: the arguments as a shell would quote them, with PIN values redacted, so that

@@ -364,7 +364,7 @@ grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$tmp/page.apdu" | grep -v '^00 20 00 9
 ok "NSS's password requests during the page load: $prompts; no VERIFY on the card but the auth PIN's (P2=98)"
 
 card_cert_ok page "$tmp/page.txt" TLSv1.3 RSA-PSS "${files[@]}"
-grep -E '^80 2A ' "$tmp/page.apdu" >"$tmp/page.sign" || true
+signatures "$tmp/page.apdu" >"$tmp/page.sign" || true
 grep -qx '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" ||
   fail "no '80 2A 04 97 Lc=32 -> 9000 len=256' (PSS signature) in the APDU log" "$tmp/page.apdu"
 grep -vqxF '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" &&

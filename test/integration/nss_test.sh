@@ -92,7 +92,7 @@ tls_ok() {
     fail "$name: tstclnt does not show the server certificate it verified (CN=localhost)" "${files[@]}"
   card_cert_ok "$name" "$tmp/$name.txt" "$vers" "$sigtype" "${files[@]}"
   login_ok "$name"
-  grep -E '^80 2A ' "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
   [[ $(<"$tmp/$name.sign") == "$sign" ]] ||
     fail "$name: the card's signature APDUs are not exactly '$sign'" "$tmp/$name.apdu"
   sum="$vers, peer signature $sigtype/SHA256, client certificate CN=$CN (= card1/auth_cert.der) verified by s_server (Verify return code: 0 (ok)); card: $(verifies "$tmp/$name.apdu" | sed 's/ data=<redacted>//' | paste -sd';');$sign"

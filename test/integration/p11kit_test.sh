@@ -75,7 +75,7 @@ new_apdus() { tail -n +"$(($2 + 1))" "$LOG1" >"$tmp/$1.apdu"; }
 SIGNS=0
 card_signed() {
   local name=$1 p2=$2
-  grep -E '^80 2A ' "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
   SIGNS=$(wc -l <"$tmp/$name.sign")
   ((SIGNS >= 1)) || fail "$name: no COMPUTE DIGITAL SIGNATURE (80 2A) in card 1's APDU log" "$tmp/$name.apdu"
   grep -vqE "^80 2A 00 $p2 .* -> 9000( |$)" "$tmp/$name.sign" &&
@@ -291,7 +291,7 @@ for spec in "auth|$AUTH_TOKEN;object=Authentication%20Key|$AUTH_PIN|97" \
   extra=""
   if [[ $kind == sign ]]; then
     # CKA_ALWAYS_AUTHENTICATE: p11tool's context-specific login right before the signature.
-    prev=$(grep -B1 -E '^80 2A ' "$tmp/test_sign_$kind.apdu" | head -n 1 || true)
+    prev=$(grep -vE '^80 2A 00 80 Lc=1 -> 6982 ' "$tmp/test_sign_$kind.apdu" | grep -B1 -E '^80 2A ' | head -n 1 || true)
     [[ $prev == "00 20 00 9B Lc=8 data=<redacted> -> 9000"* ]] ||
       fail "p11tool --test-sign (sign): the APDU before the signature is '$prev', expected the context-specific VERIFY 00 20 00 9B with the PIN" "$tmp/test_sign_$kind.apdu"
     extra=", preceded by '${prev%% len=*}' (context-specific login)"

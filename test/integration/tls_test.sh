@@ -89,7 +89,7 @@ handshake_ok() {
 # end in SW (the card-layer retry with SELECT + P2=80 after a 6A86 counts too).
 one_sign() {
   local name=$1 p1=$2 sw=$3 lines
-  grep -E '^80 2A ' "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
   lines=$(wc -l <"$tmp/$name.sign")
   ((lines >= 1)) || fail "$name: no COMPUTE DIGITAL SIGNATURE in the APDU log" "$tmp/$name.apdu"
   grep -vqE "^80 2A $p1 " "$tmp/$name.sign" && fail "$name: a signature APDU with P1 other than $p1" "$tmp/$name.sign"

@@ -197,10 +197,12 @@ TEST_CASE("app: a VERIFY refused with a P1-P2 error is not retried in another fo
     ScriptedTransport t;
     t.then("90 00")    // SELECT AP
         .then("63 C3")  // empty VERIFY, short form works
-        .then("6A 86");  // VERIFY with data refused
+        .then("6A 86")  // VERIFY with data refused
+        .then("90 00").then("90 00").then("69 82");  // after the reset: SELECT AP, key EF, probe
     JpkiApp app(t);
     CHECK(error_of([&] { app.check_pin(kAuthPin); }) == CardErrc::WrongP1P2);
-    CHECK(t.sent.size() == 3);
+    REQUIRE(t.sent.size() == 6);
+    CHECK(to_hex(t.sent[5]).rfind("80 2A 00 80 01", 0) == 0);  // the probe is a signature, not a VERIFY
     CHECK(t.resets == 1);  // a PIN was sent: the card is reset whatever the answer
 }
 
@@ -257,7 +259,11 @@ TEST_CASE("app: signs a DigestInfo with either key in four APDUs, and the card i
     Fixture f;
     const Bytes di = test::sha256_digest_info(Bytes{'h', 'e', 'l', 'l', 'o'});
     Bytes auth_sig = f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);
-    CHECK(f.app.last_operation().apdus == 4);  // SELECT AP, PIN status, VERIFY, SIGN
+    // The first PIN operation of a card checks once that the reset locked it (SELECT AP, key
+    // EF, a signature probe answered 6982); then: SELECT AP, PIN status, VERIFY, SIGN.
+    CHECK(f.app.last_operation().apdus == 7);
+    CHECK(test::verify_pkcs1_raw(file("auth_cert.der"), di, f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di)));
+    CHECK(f.app.last_operation().apdus == 4);
     CHECK(test::verify_pkcs1_raw(file("auth_cert.der"), di, auth_sig));
     Bytes sign_sig = f.app.sign(kSignPin, KeyRef::Sign, SignScheme::Pkcs1, di);
     CHECK(test::verify_pkcs1_raw(file("sign_cert.der"), di, sign_sig));
@@ -443,4 +449,37 @@ TEST_CASE("app: the trace shows headers and status words, never PIN data", "[app
     CHECK(text.find("QZ7777") == std::string::npos);
     CHECK(text.find("SIGN1234") == std::string::npos);
     CHECK(text.find("51 5A 37 37 37 37") == std::string::npos);  // the PIN in hex
+}
+
+TEST_CASE("app: a reader whose warm reset keeps the PIN status gets a power cycle instead", "[app][fault]") {
+    auto config = test::card_config();
+    config.warm_reset_keeps_status = true;
+    Fixture f(config);
+    const Bytes di = test::sha256_digest_info(Bytes{7});
+    CHECK(test::verify_pkcs1_raw(file("auth_cert.der"), di, f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di)));
+    CHECK_FALSE(f.card.auth_verified());  // locked by the power cycle the check asked for
+    // From now on the card is power-cycled at once: locked after every operation, no more checks.
+    f.app.sign(kSignPin, KeyRef::Sign, SignScheme::Pkcs1, di);
+    CHECK_FALSE(f.card.sign_verified());
+    CHECK(f.app.last_operation().apdus == 4);
+}
+
+TEST_CASE("app: a PIN kept since login is not sent once the counter has moved", "[app][pin]") {
+    Fixture f;
+    const Bytes di = test::sha256_digest_info(Bytes{8});
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, true);  // full counter: sent
+    f.card.set_tries_left(false, 2);  // a wrong PIN typed in another program
+    const std::size_t before = f.card.verify_with_data_count();
+    try {
+        f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, true);
+        FAIL("a kept PIN was sent with the counter at 2");
+    } catch (const CardError& e) {
+        CHECK(e.code() == CardErrc::StalePin);
+        CHECK(e.tries_left() == 2);
+    }
+    CHECK(f.card.verify_with_data_count() == before);
+    CHECK(f.card.tries_left(false) == 2);
+    // A PIN the user has just typed is still sent (and the right one resets the counter).
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);
+    CHECK(f.card.tries_left(false) == 3);
 }

@@ -1874,3 +1874,32 @@ TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the ve
                                      [&] { return f->C_VerifyFinal(s, sig.data(), sig.size()); });
     }
 }
+
+TEST_CASE("module: objects: the PIN kept since C_Login is not sent once the counter moved elsewhere", "[objects]") {
+    ModuleWorld w;
+    const int r = w.add_card(1);
+    auto slots = initialize_and_list(w.f);
+    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
+    auto card = w.readers.card(r);
+    card->set_tries_left(false, 2);  // a wrong PIN typed in another program since our login
+    const std::size_t before = card->verify_with_data_count();
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t{CKA_CLASS, &cls, sizeof cls};
+    CK_OBJECT_HANDLE key;
+    CK_ULONG n = 0;
+    REQUIRE(w.f->C_FindObjectsInit(s, &t, 1) == CKR_OK);
+    REQUIRE(w.f->C_FindObjects(s, &key, 1, &n) == CKR_OK);
+    REQUIRE(w.f->C_FindObjectsFinal(s) == CKR_OK);
+    REQUIRE(n == 1);
+    CK_MECHANISM m{CKM_SHA256_RSA_PKCS, nullptr, 0};
+    REQUIRE(w.f->C_SignInit(s, &m, key) == CKR_OK);
+    CK_BYTE data[] = {1, 2, 3};
+    CK_BYTE sig[256];
+    CK_ULONG len = sizeof sig;
+    CHECK(w.f->C_Sign(s, data, sizeof data, sig, &len) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(card->verify_with_data_count() == before);  // no try spent in the background
+    CHECK(card->tries_left(false) == 2);
+    CK_SESSION_INFO info;
+    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    CHECK(info.state == CKS_RO_PUBLIC_SESSION);  // logged out: the user must type the PIN again
+}
