@@ -5,7 +5,9 @@
 #include "card/reader_monitor.h"
 #include "card/reader_provider.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <vector>
 
@@ -52,13 +54,18 @@ public:
     }
 
     std::vector<ReaderSnapshot> readers() override {
-        std::lock_guard<std::mutex> lock(mutex_);
         if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
+        std::lock_guard<std::mutex> lock(mutex_);
         if (!lister_) lister_ = std::make_unique<ReaderMonitor>();
         try {
             lister_->refresh();
-        } catch (const CardError&) {
-            lister_.reset();  // pcscd restarted or gone: a new context next time
+        } catch (const CardError& e) {
+            if (e.code() != CardErrc::NoReader) {
+                // pcscd restarted or gone (or the context broke): a new context next time, and
+                // the connections made on the old service are void.
+                lister_.reset();
+                ++epoch_;
+            }
             throw;
         }
         std::vector<ReaderSnapshot> out;
@@ -66,53 +73,73 @@ public:
         return out;
     }
 
+    unsigned long service_epoch() const override { return epoch_; }
+
     std::unique_ptr<Transport> connect(const std::string& reader) override {
         return std::make_unique<OwningPcscTransport>(reader);
     }
 
     bool wait_for_change(long timeout_ms) override {
-        ReaderMonitor* waiter;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
+        // One waiter at a time: two blocking calls on one PC/SC context freeze pcsc-lite's
+        // client library for the whole process. Others wait here, and see `cancelled_` after.
+        std::lock_guard<std::mutex> serial(wait_mutex_);
+        // The wait runs in slices: SCardCancel only reaches a call already blocked, so a
+        // cancel() just before the wait starts is seen at the next slice at the latest.
+        constexpr long kSliceMs = 500;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+        for (;;) {
             if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
-            if (!waiter_) {
-                waiter_ = std::make_unique<ReaderMonitor>();
-                waiter_->refresh();
+            ReaderMonitor* waiter;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!waiter_) {
+                    waiter_ = std::make_unique<ReaderMonitor>();
+                    waiter_->refresh();
+                }
+                waiter = waiter_.get();  // never freed before this provider: cancel() may use it
             }
-            waiter = waiter_.get();  // never freed before this provider: cancel() may use it
-        }
-        try {
-            return waiter->wait_for_change(timeout_ms);
-        } catch (const CardError& e) {
-            if (e.code() == CardErrc::Cancelled) throw;
-            // pcscd gone or restarted: the next wait starts on a new context.
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!cancelled_) stale_waiters_.push_back(std::move(waiter_));
-            throw;
+            long slice = kSliceMs;
+            if (timeout_ms >= 0) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+                if (left <= 0) return false;
+                slice = std::min<long>(slice, static_cast<long>(left));
+            }
+            try {
+                if (waiter->wait_for_change(slice)) return true;
+            } catch (const CardError& e) {
+                if (e.code() == CardErrc::Cancelled) throw;
+                // pcscd gone or restarted: the next wait starts on a new context.
+                std::lock_guard<std::mutex> lock(mutex_);
+                stale_waiters_.push_back(std::move(waiter_));
+                throw;
+            }
         }
     }
 
     void cancel() noexcept override {
-        std::lock_guard<std::mutex> lock(mutex_);
         cancelled_ = true;
+        std::lock_guard<std::mutex> lock(mutex_);
         if (waiter_) waiter_->cancel();
     }
 
+    // In a forked child: no locks (a parent thread may have held one at the fork), nothing
+    // released; the handles are the parent's.
     void abandon() noexcept override {
-        std::lock_guard<std::mutex> lock(mutex_);
         if (lister_) lister_.release()->abandon();  // leaked on purpose: the parent owns it
         if (waiter_) waiter_.release()->abandon();
         for (auto& w : stale_waiters_) w.release()->abandon();
     }
 
 private:
-    std::mutex mutex_;
+    std::mutex mutex_;       // guards lister_, waiter_, stale_waiters_
+    std::mutex wait_mutex_;  // one blocking wait at a time
     std::unique_ptr<ReaderMonitor> lister_;
     std::unique_ptr<ReaderMonitor> waiter_;
     // Waiters whose context went stale: kept (not freed) because another thread might still
     // be inside one of them; released with the provider.
     std::vector<std::unique_ptr<ReaderMonitor>> stale_waiters_;
-    bool cancelled_ = false;
+    std::atomic<bool> cancelled_{false};
+    std::atomic<unsigned long> epoch_{0};
 };
 
 }  // namespace

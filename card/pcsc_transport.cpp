@@ -50,12 +50,18 @@ PcscContext::~PcscContext() {
 }
 
 std::vector<std::string> PcscContext::readers() const {
+    std::string buf;
     DWORD len = 0;
-    LONG rv = SCardListReaders(ctx_, nullptr, nullptr, &len);
-    if (rv == SCARD_E_NO_READERS_AVAILABLE) return {};
-    if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "SCardListReaders");
-    std::string buf(len, '\0');
-    rv = SCardListReaders(ctx_, nullptr, buf.data(), &len);
+    LONG rv = SCARD_E_INSUFFICIENT_BUFFER;
+    // A reader plugged in between the two calls makes the buffer too small: ask again (bounded).
+    for (int attempt = 0; attempt < 3 && rv == SCARD_E_INSUFFICIENT_BUFFER; ++attempt) {
+        len = 0;
+        rv = SCardListReaders(ctx_, nullptr, nullptr, &len);
+        if (rv == SCARD_E_NO_READERS_AVAILABLE) return {};
+        if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "SCardListReaders");
+        buf.assign(len, '\0');
+        rv = SCardListReaders(ctx_, nullptr, buf.data(), &len);
+    }
     if (rv == SCARD_E_NO_READERS_AVAILABLE) return {};
     if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "SCardListReaders");
     buf.resize(std::min<std::size_t>(len, buf.size()));

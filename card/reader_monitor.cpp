@@ -37,10 +37,9 @@ bool ReaderMonitor::wait_for_change(long timeout_ms) {
                                    static_cast<DWORD>(states.size()));
     if (rv == SCARD_E_CANCELLED) throw CardError(CardErrc::Cancelled, "SCardGetStatusChange");
     if (rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE) {
-        // A reader went away while we looked: the next call lists the readers again.
-        readers_.clear();
-        last_states_.clear();
-        return true;
+        // A reader went away between the listing and the look: a change; the caller looks
+        // again (our snapshot stays as it was, not emptied).
+        throw CardError(CardErrc::NoReader, "a reader went away while listing");
     }
     if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) throw_pcsc(rv, "SCardGetStatusChange");
 

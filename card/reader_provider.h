@@ -23,6 +23,9 @@ public:
     virtual ~ReaderProvider() = default;
     // The readers now, without blocking on a card.
     virtual std::vector<ReaderSnapshot> readers() = 0;
+    // Changes when the reader service was lost and found again (pcscd restarted): every
+    // connection made before is void then, whatever the readers look like.
+    virtual unsigned long service_epoch() const { return 0; }
     // Connects to the card in `reader`; throws CardError.
     virtual std::unique_ptr<Transport> connect(const std::string& reader) = 0;
     // Blocks until a reader or card event, at most `timeout_ms` (-1: no limit). Returns

@@ -203,7 +203,7 @@ JPKI_EXPORT CK_RV C_DigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n)
     return guarded("C_DigestUpdate", [&] { digest_update(h, d, n); });
 }
 JPKI_EXPORT CK_RV C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) {
-    return guarded("C_DigestKey", [&] { require_session(h); fail(CKR_KEY_INDIGESTIBLE); });
+    return guarded("C_DigestKey", [&] { digest_key(h); });
 }
 JPKI_EXPORT CK_RV C_DigestFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR len) {
     return guarded("C_DigestFinal", [&] { digest_final(h, out, len); });

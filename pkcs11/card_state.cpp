@@ -25,6 +25,10 @@ CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_ev
 
 CardState::~CardState() { wipe(); }
 
+void CardState::wipe_in_child() noexcept {
+    for (auto& p : pins_) p.login.reset();
+}
+
 void CardState::wipe() noexcept {
     std::lock_guard<std::mutex> lock(pins_mutex_);
     for (auto& p : pins_) p.login.reset();  // ~Pin wipes its buffer

@@ -82,8 +82,11 @@ public:
     // or the card refuses the mode).
     bool pss_available() const { return pss_available_; }
     void give_up_pss() { pss_available_ = false; }
-    // Forget every PIN (wiped). Used on removal, finalize and in a forked child.
+    // Forget every PIN (wiped). Used on removal and finalize.
     void wipe() noexcept;
+    // The same in a forked child, without taking a lock a parent thread may have held at the
+    // fork (the child has one thread).
+    void wipe_in_child() noexcept;
 
 private:
     struct PinState {

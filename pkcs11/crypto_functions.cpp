@@ -352,6 +352,15 @@ void digest_update(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG len) {
     s.digest = std::move(op);
 }
 
+void digest_key(CK_SESSION_HANDLE handle) {
+    auto st = state();
+    std::lock_guard<Mutex> lock(*st->mutex);
+    Session& s = st->sessions.get(handle);
+    if (!s.digest) fail(CKR_OPERATION_NOT_INITIALIZED);
+    s.digest.reset();  // an error ends the digest (PKCS#11 2.40 5.10)
+    fail(CKR_KEY_INDIGESTIBLE);
+}
+
 void digest_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR out, CK_ULONG_PTR out_len) {
     finish_digest(handle, nullptr, 0, out, out_len, true);
 }

@@ -43,6 +43,8 @@ void digest_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism);
 void digest(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 void digest_update(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
 void digest_final(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+// No key of this token can be digested (its private key never leaves the card).
+void digest_key(CK_SESSION_HANDLE session);
 // C_Login(CKU_CONTEXT_SPECIFIC): the PIN for the signature in progress.
 void login_context_specific(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 

@@ -6,7 +6,9 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace jpki::p11 {
@@ -35,7 +37,8 @@ void after_fork_child() {
 void abandon_inherited_locked() {
     if (!g_state) return;
     for (const Slot& s : g_state->slots.slots())
-        if (auto& card = g_state->slots.reader_of(s).card) card->wipe();
+        if (auto& card = g_state->slots.reader_of(s).card) card->wipe_in_child();
+    g_state->sessions.clear();  // operations hold per-signature PINs; no PC/SC handle in them
     g_state->provider->abandon();
     new std::shared_ptr<ModuleState>(std::move(g_state));  // NOLINT: deliberate leak
     g_state.reset();
@@ -45,20 +48,26 @@ bool stale_locked() { return g_state && g_state->fork_generation != g_fork_gener
 
 }  // namespace
 
-void ModuleState::refresh(std::unique_lock<Mutex>& lock) {
+void ModuleState::refresh(std::unique_lock<Mutex>& lock, bool identify) {
     for (CK_SLOT_ID gone : slots.refresh(*provider)) sessions.close_slot(gone);
+    if (!identify) return;
     for (const SlotTable::Unidentified& u : slots.take_unidentified()) {
         // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock;
         // calls meanwhile see its slots without a token, and get a slot event when it is there.
         std::shared_ptr<CardState> card;
+        bool passing = false;  // a failure worth another try later
         lock.unlock();
         try {
             card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.make());
+        } catch (const CardError& e) {
+            passing = e.code() != CardErrc::NotJpki && e.code() != CardErrc::MalformedResponse;
+            trace_line("reader '" + u.name + "': " + (passing ? "card not identified yet: " : "no usable JPKI card: ") + e.what());
         } catch (const std::exception& e) {
             trace_line("reader '" + u.name + "': no usable JPKI card: " + e.what());
         }
         lock.lock();
-        slots.attach(u, std::move(card));
+        if (passing) slots.retry_later(u);
+        else slots.attach(u, std::move(card));
     }
 }
 
@@ -103,6 +112,11 @@ CK_RV finalize(CK_VOID_PTR reserved) {
     }
     st->finalized = true;
     st->provider->cancel();  // wakes C_WaitForSlotEvent, which then answers NOT_INITIALIZED
+    // Let the waiters leave before returning (the caller may unload the library next).
+    for (int i = 0; i < 100 && st->waiters.load() > 0; ++i) {
+        st->provider->cancel();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     std::lock_guard<Mutex> lock(*st->mutex);
     st->sessions.clear();
     for (const Slot& s : st->slots.slots())

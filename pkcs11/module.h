@@ -26,8 +26,11 @@ struct ModuleState {
 
     // Refreshes the slot table and closes the sessions of cards that left. Call with `mutex`
     // held through `lock`: it is released while a new card is identified (card I/O never
-    // runs under the module lock).
-    void refresh(std::unique_lock<Mutex>& lock);
+    // runs under the module lock). Without `identify`, new cards are left for the next call.
+    void refresh(std::unique_lock<Mutex>& lock, bool identify = true);
+
+    // Threads inside C_WaitForSlotEvent: C_Finalize waits (bounded) until they have left.
+    std::atomic<int> waiters{0};
     // Forgets a card noticed gone during an operation. Call with `mutex` held.
     void card_gone(CK_SLOT_ID slot);
 };

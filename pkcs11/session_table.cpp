@@ -2,10 +2,18 @@
 
 #include "pkcs11/pkcs11_error.h"
 
+#include <atomic>
+
 namespace jpki::p11 {
 
+namespace {
+// Process-wide and never destroyed: a handle from before a C_Finalize + C_Initialize (NSS does
+// that to cancel a slot-event wait) never names a new session.
+std::atomic<CK_SESSION_HANDLE>& g_next_handle = *new std::atomic<CK_SESSION_HANDLE>(1);
+}  // namespace
+
 CK_SESSION_HANDLE SessionTable::open(CK_SLOT_ID slot, CK_FLAGS flags, std::weak_ptr<CardState> card) {
-    const CK_SESSION_HANDLE h = next_++;
+    const CK_SESSION_HANDLE h = g_next_handle.fetch_add(1);
     sessions_.emplace(h, Session{h, slot, flags, std::move(card), {}, {}, {}, {}});
     return h;
 }

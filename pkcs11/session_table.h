@@ -39,7 +39,6 @@ public:
 
 private:
     std::map<CK_SESSION_HANDLE, Session> sessions_;
-    CK_SESSION_HANDLE next_ = 1;
 };
 
 }  // namespace jpki::p11

@@ -48,8 +48,19 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
     try {
         now = provider.readers();
     } catch (const CardError& e) {
-        // pcscd gone or unreachable: no reader is attached until it answers again.
+        // A failed listing says nothing about the cards: keep what we knew. (pcscd gone for
+        // good shows in the card operations themselves, which then drop the card.)
         trace_line(std::string("listing readers failed: ") + e.what());
+        return gone;
+    }
+    if (provider.service_epoch() != service_epoch_) {
+        // The reader service restarted: every card connection is void; identify them again.
+        service_epoch_ = provider.service_epoch();
+        for (std::size_t i = 0; i < readers_.size(); ++i) {
+            auto dropped = drop_card(i);
+            gone.insert(gone.end(), dropped.begin(), dropped.end());
+            readers_[i].card_events = ~0UL;  // seen as changed below
+        }
     }
     for (Reader& r : readers_) r.attached = false;
     for (const ReaderSnapshot& snap : now) {
@@ -74,6 +85,7 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
             gone.insert(gone.end(), dropped.begin(), dropped.end());
             r.card_present = snap.card_present;
             r.card_events = snap.card_events;
+            r.retry_after = {};  // a new card is identified at once
         }
     }
     // A reader that went away keeps its slots, without a token.
@@ -90,7 +102,8 @@ std::vector<SlotTable::Unidentified> SlotTable::take_unidentified() {
     std::vector<Unidentified> out;
     for (std::size_t i = 0; i < readers_.size(); ++i) {
         Reader& r = readers_[i];
-        if (r.attached && r.card_present && !r.card && !r.unusable && !r.identifying) {
+        if (r.attached && r.card_present && !r.card && !r.unusable && !r.identifying &&
+            std::chrono::steady_clock::now() >= r.retry_after) {
             r.identifying = true;
             out.push_back({i, r.name, r.card_events});
         }
@@ -104,13 +117,23 @@ void SlotTable::attach(const Unidentified& u, std::shared_ptr<CardState> card) {
     if (!r.card_present || r.card_events != u.card_events || r.card || r.unusable) return;  // changed meanwhile
     r.card = std::move(card);
     r.unusable = !r.card;
-    queue_events(u.reader);
+    if (r.token_missed) queue_events(u.reader);
+    r.token_missed = false;
+}
+
+void SlotTable::retry_later(const Unidentified& u) {
+    Reader& r = readers_[u.reader];
+    r.identifying = false;
+    r.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 }
 
 std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {
     const Slot& s = slot(id);
     Reader& r = readers_[s.reader];
-    if (!r.card) return nullptr;
+    if (!r.card) {
+        if (r.identifying) r.token_missed = true;
+        return nullptr;
+    }
     if (s.role == TokenRole::Sign && !r.card->has_sign_token()) return nullptr;
     return r.card;
 }

@@ -9,6 +9,7 @@
 #include "pkcs11/mutex.h"
 #include "pkcs11/pkcs11.h"
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -23,6 +24,9 @@ struct Reader {
     bool attached = false;      // the reader is known to the provider now
     bool unusable = false;      // the card in it is not a JPKI card (or failed to answer)
     bool identifying = false;   // a thread is identifying the card in it (without the module lock)
+    bool token_missed = false;  // a call found no token while it was being identified
+    // After a transient failure to identify the card (busy, unresponsive): not before this.
+    std::chrono::steady_clock::time_point retry_after{};
     std::shared_ptr<CardState> card;
 };
 
@@ -48,8 +52,12 @@ public:
     // identifies it too (until then its slots show no token).
     std::vector<Unidentified> take_unidentified();
     // Installs the result of identifying a card (null: not a usable JPKI card), unless the
-    // reader changed meanwhile, and queues the slots' event: the token is there now.
+    // reader changed meanwhile; if a call meanwhile was told there was no token, queues the
+    // slots' event again: the token is there now.
     void attach(const Unidentified& u, std::shared_ptr<CardState> card);
+    // Identification failed for a passing reason (card busy, a transport error): try again
+    // in a while instead of writing the card off.
+    void retry_later(const Unidentified& u);
 
     const std::vector<Slot>& slots() const { return slots_; }
     // Throws CKR_SLOT_ID_INVALID.
@@ -69,6 +77,7 @@ private:
 
     std::vector<Reader> readers_;
     std::vector<Slot> slots_;
+    unsigned long service_epoch_ = 0;
     std::deque<CK_SLOT_ID> events_;
 };
 

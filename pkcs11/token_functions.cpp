@@ -3,7 +3,9 @@
 #include "pkcs11/functions.h"
 #include "pkcs11/text_field.h"
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstring>
 #include <vector>
 
@@ -131,12 +133,20 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
 CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
     auto st = state();
     if (reserved || !slot) return CKR_ARGUMENTS_BAD;
-    // Each round either reports an event or blocks until the readers change.
+    struct Waiting {
+        std::atomic<int>& n;
+        explicit Waiting(std::atomic<int>& c) : n(c) { ++n; }
+        ~Waiting() { --n; }
+    } waiting(st->waiters);
+    // Each round either reports an event or blocks until the readers change. New cards are not
+    // identified here (card I/O could block this thread where C_Finalize cannot reach it): the
+    // next call about their slots does that.
     for (;;) {
         if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
         {
             std::unique_lock<Mutex> lock(*st->mutex);
-            st->refresh(lock);
+            st->refresh(lock, false);
+            if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
             if (st->slots.pop_event(*slot)) return CKR_OK;
         }
         if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
@@ -144,7 +154,9 @@ CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
             st->provider->wait_for_change(-1);  // the module lock is not held here
         } catch (const CardError& e) {
             if (e.code() == CardErrc::Cancelled || st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
-            throw Pkcs11Error(rv_for(e), e.what());
+            // pcscd gone or restarting: not an error for the caller, who keeps waiting; look
+            // again shortly (the readers, if any, come back as events).
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
         }
     }
 }

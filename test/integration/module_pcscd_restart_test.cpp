@@ -108,9 +108,18 @@ TEST_CASE("pcsc: the module survives a pcscd restart: it reconnects and signs ag
     restart_pcscd();
 
     // While pcscd is away or its readers come back, calls fail cleanly, never crash; then the
-    // same slots have their tokens again, on new connections.
-    REQUIRE(eventually([&] { return token_slots(f).size() == 4; }, 20));
-    CHECK(token_slots(f) == before);
+    // same slots have their tokens again, on new connections, and the card signs.
+    auto signs_again = [&] {
+        if (token_slots(f) != before) return false;
+        CK_SESSION_HANDLE s;
+        if (f->C_OpenSession(before[0], CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK) return false;
+        std::string pin = "1234";
+        const bool ok = f->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(pin.data()), pin.size()) == CKR_OK;
+        f->C_CloseSession(s);
+        return ok;
+    };
+    REQUIRE(eventually(signs_again, 20));
+    // The session opened before the restart belonged to the old connection: it is gone.
     CK_SESSION_INFO info;
     const CK_RV rv = f->C_GetSessionInfo(old_session, &info);
     CHECK((rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_DEVICE_REMOVED));
