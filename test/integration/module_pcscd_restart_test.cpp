@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,12 +90,43 @@ Bytes sign_with_auth_key(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, const Bytes& d
 
 }  // namespace
 
-TEST_CASE("pcsc: the module survives a pcscd restart: it reconnects and signs again", "[pcsc][restart]") {
+CK_FUNCTION_LIST_PTR load_shipped_module() {
     void* h = dlopen(JPKI_SHIPPED_MODULE, RTLD_NOW | RTLD_LOCAL);
     REQUIRE(h);
     auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(h, "C_GetFunctionList"));
     CK_FUNCTION_LIST_PTR f = nullptr;
     REQUIRE((get && get(&f) == CKR_OK));
+    return f;
+}
+
+TEST_CASE("pcsc: two threads waiting for slot events freeze nothing, and C_Finalize wakes both", "[pcsc]") {
+    CK_FUNCTION_LIST_PTR f = load_shipped_module();
+    REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
+    CK_SLOT_ID slot;
+    for (int i = 0; i < 20 && f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr) == CKR_OK; ++i) {
+    }
+    auto wait = [f] {
+        CK_SLOT_ID s;
+        return f->C_WaitForSlotEvent(0, &s, nullptr);
+    };
+    auto a = std::async(std::launch::async, wait);
+    auto b = std::async(std::launch::async, wait);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Other calls go on while both wait (pcsc-lite freezes a process whose two threads block
+    // on one context).
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(token_slots(f).size() == 4);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK(a.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+    CHECK(f->C_Finalize(nullptr) == CKR_OK);
+    REQUIRE(a.wait_for(std::chrono::seconds(3)) == std::future_status::ready);
+    REQUIRE(b.wait_for(std::chrono::seconds(3)) == std::future_status::ready);
+    CHECK(a.get() == CKR_CRYPTOKI_NOT_INITIALIZED);
+    CHECK(b.get() == CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+TEST_CASE("pcsc: the module survives a pcscd restart: it reconnects and signs again", "[pcsc][restart]") {
+    CK_FUNCTION_LIST_PTR f = load_shipped_module();
     REQUIRE(f->C_Initialize(nullptr) == CKR_OK);
     const Bytes data = {'r', 'e', 's', 't', 'a', 'r', 't'};
     const Bytes cert = test::read_file(test::pki_card_dir(1) + "/auth_cert.der");
