@@ -29,6 +29,8 @@ struct ModuleState {
     // runs under the module lock). Without `identify`, new cards are left for the next call.
     void refresh(std::unique_lock<Mutex>& lock, bool identify = true);
 
+    bool slots_listed = false;  // C_GetSlotList has looked at the readers once
+
     // Threads inside C_WaitForSlotEvent: C_Finalize waits (bounded) until they have left.
     std::atomic<int> waiters{0};
     // Forgets a card noticed gone during an operation. Call with `mutex` held.

@@ -47,7 +47,11 @@ void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
     std::vector<CK_SLOT_ID> ids;
     {
         std::unique_lock<Mutex> lock(*st->mutex);
-        st->refresh(lock);
+        // The slots are looked at again on the length query only, so that the call with the
+        // buffer answers for the same slots (a card or reader arriving in between would make it
+        // fail with CKR_BUFFER_TOO_SMALL, which NSS takes as a failure).
+        if (!list || !st->slots_listed) st->refresh(lock);
+        st->slots_listed = true;
         for (const Slot& s : st->slots.slots())
             if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
     }

@@ -1406,3 +1406,20 @@ TEST_CASE("module: C_InitToken on a slot without a token answers CKR_TOKEN_NOT_P
     CHECK(w.f->C_InitToken(all[0], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
     CHECK(w.f->C_InitToken(all[1], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
 }
+
+TEST_CASE("module: a card arriving between the two C_GetSlotList calls does not break the second", "[module]") {
+    ModuleWorld w;
+    w.add_card(1);
+    const int empty = w.add_empty_reader();
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    CK_ULONG n = 0;
+    REQUIRE(w.f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+    CHECK(n == 2);
+    w.readers.insert(empty, card_config(2));
+    std::vector<CK_SLOT_ID> slots(n);
+    CHECK(w.f->C_GetSlotList(CK_TRUE, slots.data(), &n) == CKR_OK);  // the same slots as counted
+    CHECK(n == 2);
+    // The next length query sees the new card.
+    REQUIRE(w.f->C_GetSlotList(CK_TRUE, nullptr, &n) == CKR_OK);
+    CHECK(n == 4);
+}
