@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   pcscd libpcsclite-dev pcsc-tools vsmartcard-vpcd
   libssl-dev openssl libp11-kit-dev p11-kit catch2
-  opensc iproute2 util-linux
+  opensc iproute2 util-linux xxd
   gnutls-bin libnss3-tools openssh-client openssh-server libengine-pkcs11-openssl firefox-esr python3
 )
 missing=()
