@@ -2,7 +2,7 @@
 
 #include "card/card_error.h"
 
-#include <openssl/crypto.h>
+#include "common/secure_memory.h"
 
 namespace jpki {
 
@@ -31,7 +31,7 @@ CommandApdu CommandApdu::sensitive(std::uint8_t cla, std::uint8_t ins, std::uint
 }
 
 CommandApdu::~CommandApdu() {
-    if (sensitive_ && !data_.empty()) OPENSSL_cleanse(data_.data(), data_.size());
+    if (sensitive_) secure_wipe(data_.data(), data_.size());
 }
 
 bool CommandApdu::needs_extended() const {

@@ -2,7 +2,7 @@
 // extended length fields).
 #pragma once
 
-#include "card/bytes.h"
+#include "common/bytes.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,9 +1,10 @@
 #include "card/card_channel.h"
 
 #include "card/card_error.h"
-#include "card/trace.h"
-
-#include <openssl/crypto.h>
+#include "card/commands.h"
+#include "common/scope_exit.h"
+#include "common/secure_memory.h"
+#include "common/trace.h"
 
 #include <chrono>
 #include <optional>
@@ -22,13 +23,9 @@ ResponseApdu CardChannel::exchange(const CommandApdu& command) {
     Bytes raw;
     command.encode(raw);
     // The encoded VERIFY holds the PIN: wiped however this function is left.
-    struct Wipe {
-        Bytes& b;
-        bool on;
-        ~Wipe() {
-            if (on && !b.empty()) OPENSSL_cleanse(b.data(), b.size());
-        }
-    } wipe{raw, command.is_sensitive()};
+    ScopeExit wipe([&] {
+        if (command.is_sensitive()) secure_wipe(raw.data(), raw.size());
+    });
     const auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
     Bytes answer;
@@ -57,7 +54,7 @@ ResponseApdu CardChannel::transmit(const CommandApdu& command) {
     std::optional<std::uint32_t> le_sent = command.le();
     // 6Cxx: wrong Le; the card says how many bytes it has. Resend once with that Le — only a
     // command that asked for data, never a VERIFY (a second VERIFY is never sent on our own).
-    if (response.sw1() == 0x6C && command.le() && !command.is_sensitive() && command.ins() != 0x20) {
+    if (response.sw1() == 0x6C && command.le() && !command.is_sensitive() && command.ins() != cmd::kInsVerify) {
         const std::uint32_t le = response.sw2() == 0 ? 256 : response.sw2();
         response = exchange(command.with_le(le));
         le_sent = le;
@@ -68,7 +65,7 @@ ResponseApdu CardChannel::transmit(const CommandApdu& command) {
     while (response.sw1() == 0x61) {
         if (++rounds > kMaxGetResponse) throw CardError(CardErrc::MalformedResponse, "endless GET RESPONSE");
         const std::uint32_t le = response.sw2() == 0 ? 256 : response.sw2();
-        response = exchange(CommandApdu::case2(0x00, 0xC0, 0x00, 0x00, le));
+        response = exchange(cmd::get_response(le));
         if (response.data().size() > le) throw CardError(CardErrc::MalformedResponse, "GET RESPONSE longer than asked");
         data.insert(data.end(), response.data().begin(), response.data().end());
     }

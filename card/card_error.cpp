@@ -1,5 +1,7 @@
 #include "card/card_error.h"
 
+#include "card/status_words.h"
+
 #include <cstdio>
 
 namespace jpki {
@@ -37,6 +39,11 @@ const char* to_string(CardErrc code) noexcept {
     return "unknown card error";
 }
 
+bool is_card_gone(CardErrc code) noexcept {
+    return code == CardErrc::CardRemoved || code == CardErrc::NoCard || code == CardErrc::NoReader ||
+           code == CardErrc::NoService;
+}
+
 static std::string describe(CardErrc code, const std::string& what, std::uint16_t sw) {
     std::string s = what + ": " + to_string(code);
     if (sw) {
@@ -68,14 +75,13 @@ CardErrc errc_from_sw(std::uint16_t sw) noexcept {
     case 0x6E00: return CardErrc::ClaNotSupported;
     default: break;
     }
-    if ((sw & 0xFFF0) == 0x63C0) return CardErrc::PinIncorrect;
+    if (sw::retries(sw)) return CardErrc::PinIncorrect;
     return CardErrc::UnexpectedStatus;
 }
 
 void throw_for_sw(std::uint16_t sw, const std::string& what) {
     CardErrc code = errc_from_sw(sw);
-    int tries = (sw & 0xFFF0) == 0x63C0 ? (sw & 0x0F) : -1;
-    throw CardError(code, what, sw, tries);
+    throw CardError(code, what, sw, sw::retries(sw).value_or(-1));
 }
 
 }  // namespace jpki

@@ -44,6 +44,10 @@ enum class CardErrc {
 
 const char* to_string(CardErrc code) noexcept;
 
+// The card is no longer reachable through its connection: it left, its reader went, or the
+// reader service (pcscd) went and took every handle with it. What was known of it is void.
+bool is_card_gone(CardErrc code) noexcept;
+
 class CardError : public std::runtime_error {
 public:
     CardError(CardErrc code, const std::string& what, std::uint16_t sw = 0, int tries_left = -1);

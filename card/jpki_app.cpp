@@ -1,8 +1,11 @@
 #include "card/jpki_app.h"
 
 #include "card/card_error.h"
+#include "card/commands.h"
 #include "card/der_length.h"
-#include "card/trace.h"
+#include "card/status_words.h"
+#include "common/scope_exit.h"
+#include "common/trace.h"
 
 #include <algorithm>
 
@@ -10,24 +13,9 @@ namespace jpki {
 
 namespace {
 
-const std::uint8_t kJpkiAid[] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
+std::size_t index(PinRef ref) { return ref == PinRef::Auth ? 0 : 1; }
 
-constexpr std::uint16_t kEfTokenInfo = 0x0006;
-constexpr std::uint16_t kEfCertAvailability = 0x0008;
-constexpr std::size_t kTokenInfoSize = 160;
-constexpr std::uint8_t kCertPresent = 0x8F;
-constexpr std::size_t kSignatureSize = 256;  // RSA-2048
-constexpr std::size_t kMaxPkcs1Input = kSignatureSize - 11;
-constexpr std::uint32_t kMaxOffset = 0x7FFF;  // READ BINARY offsets are 15 bits
-
-std::uint16_t pin_ef(PinRef ref) { return ref == PinRef::Auth ? 0x0018 : 0x001B; }
-std::uint16_t key_ef(KeyRef key) { return key == KeyRef::Auth ? 0x0017 : 0x001A; }
-// P2 = 80 | short EF identifier: names the IEF without selecting it.
-std::uint8_t sfi_p2(std::uint16_t ef) { return static_cast<std::uint8_t>(0x80 | ef); }
-const char* pin_name(PinRef ref) { return ref == PinRef::Auth ? "auth PIN" : "sign PIN"; }
-
-bool is_p1p2_error(std::uint16_t sw) { return sw == 0x6A86 || sw == 0x6B00 || sw == 0x6A88 || sw == 0x6A82; }
-
+// A text field of EF 0006: trailing blanks and NULs trimmed, anything unprintable shown as '?'.
 std::string trimmed(const Bytes& b, std::size_t from, std::size_t len) {
     std::string s(b.begin() + static_cast<long>(from), b.begin() + static_cast<long>(from + len));
     while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
@@ -36,48 +24,72 @@ std::string trimmed(const Bytes& b, std::size_t from, std::size_t len) {
     return s;
 }
 
+// The first 32 bytes of EF 0006 name the kind of token.
+struct KindLabel {
+    const char* label;
+    TokenKind kind;
+};
+const KindLabel kKindLabels[] = {
+    {"JPKIAPICCTOKEN2", TokenKind::Card},
+    {"JPKIAPICCTOKEN", TokenKind::JukiCard},
+    {"JPKIAPGPSETOKEN", TokenKind::AndroidSe},
+    {"JPKIAPIOSTOKEN", TokenKind::IPhone},
+};
+
+TokenKind kind_of(const std::string& label) {
+    for (const KindLabel& k : kKindLabels)
+        if (label == k.label) return k.kind;
+    return TokenKind::Unknown;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 JpkiSession::JpkiSession(JpkiApp& app) : app_(app), guard_(app.channel_.transport()) {
     app_.channel_.transport().take_reset_flag();  // we select the AP anyway
-    // SELECT by DF name, no FCI (P2=0C): identifies the card by its application, not its ATR.
-    ResponseApdu r = app_.channel_.transmit(
-        CommandApdu(0x00, 0xA4, 0x04, 0x0C, Bytes(std::begin(kJpkiAid), std::end(kJpkiAid))));
-    if (r.sw() == 0x6A82 || r.sw() == 0x6A86 || r.sw() == 0x6D00 || r.sw() == 0x6E00)
-        throw CardError(CardErrc::NotJpki, "SELECT JPKI AP", r.sw());
+    select_application();
+}
+
+// SELECT by DF name: identifies the card by its application, not its ATR.
+void JpkiSession::select_application() {
+    ResponseApdu r = app_.channel_.transmit(cmd::select_aid(profile::jpki_aid()));
+    if (sw::is_no_application(r.sw())) throw CardError(CardErrc::NotJpki, "SELECT JPKI AP", r.sw());
     if (!r.ok()) throw_for_sw(r.sw(), "SELECT JPKI AP");
 }
 
 JpkiSession::~JpkiSession() {
-    if (!pin_sent_) return;
+    if (!sent_[0] && !sent_[1]) return;
     // A PIN was presented: lock the card again before the transaction ends.
     try {
         lock_card();
     } catch (const CardError& e) {
         // A card that left (or was powered down) is locked; anything else: not used again.
-        const CardErrc c = e.code();
-        if (c != CardErrc::CardRemoved && c != CardErrc::NoCard && c != CardErrc::NoReader && c != CardErrc::NoService)
-            app_.unlockable_ = true;
+        if (!is_card_gone(e.code())) app_.relock_failed_ = true;
         try {
             trace_line(std::string("locking the card after VERIFY: ") + e.what());
         } catch (...) {
         }
     } catch (...) {
-        app_.unlockable_ = true;
+        app_.relock_failed_ = true;
     }
 }
 
 // Whether a key signs now (a probe that spends no PIN try: 6982 = locked).
 bool JpkiSession::key_usable(KeyRef key) {
+    const KeyInfo& info = app_.key_info(key);
+    select_application();
+    select_ef(info.key_ef);
     ResponseApdu r = app_.channel_.transmit(
-        CommandApdu(0x00, 0xA4, 0x04, 0x0C, Bytes(std::begin(kJpkiAid), std::end(kJpkiAid))));
-    if (!r.ok()) throw_for_sw(r.sw(), "SELECT JPKI AP");
-    select_ef(key_ef(key));
-    r = app_.channel_.transmit(CommandApdu(0x80, 0x2A, 0x00, 0x80, Bytes{0x00}, 256));
-    if (r.sw() == 0x6982) return false;
+        cmd::compute_signature(static_cast<std::uint8_t>(SignScheme::Pkcs1), cmd::kP2CurrentEf, Bytes{0x00},
+                               static_cast<std::uint32_t>(info.signature_size)));
+    if (r.sw() == sw::kSecurityStatusNotSatisfied) return false;
     if (r.ok()) return true;
     throw_for_sw(r.sw(), "post-reset check");
+}
+
+bool JpkiSession::any_key_usable() {
+    return (sent_[index(PinRef::Auth)] && key_usable(KeyRef::Auth)) ||
+           (sent_[index(PinRef::Sign)] && key_usable(KeyRef::Sign));
 }
 
 void JpkiSession::lock_card() {
@@ -92,42 +104,38 @@ void JpkiSession::lock_card() {
     // First reset of this card: that a reset clears the security status is single-source, so
     // check it once, with a probe that spends no PIN try; a reader whose warm reset keeps it
     // gets a power cycle from now on.
-    auto unlocked = [&] {
-        return (sent_auth_ && key_usable(KeyRef::Auth)) || (sent_sign_ && key_usable(KeyRef::Sign));
-    };
-    if (!unlocked()) {
+    if (!any_key_usable()) {
         app_.warm_reset_locks_ = true;
         return;
     }
     trace_line("a warm reset left the card unlocked: power-cycling it instead, for this card from now on");
     t.unpower_card();
-    if (unlocked()) throw CardError(CardErrc::ConditionsNotSatisfied, "card stays unlocked after a power cycle");
+    if (any_key_usable()) throw CardError(CardErrc::ConditionsNotSatisfied, "card stays unlocked after a power cycle");
     app_.warm_reset_locks_ = false;
 }
 
 void JpkiSession::select_ef(std::uint16_t fid) {
-    ResponseApdu r = app_.channel_.transmit(CommandApdu(
-        0x00, 0xA4, 0x02, 0x0C, Bytes{static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)}));
+    ResponseApdu r = app_.channel_.transmit(cmd::select_ef(fid));
     if (!r.ok()) throw_for_sw(r.sw(), "SELECT EF");
 }
 
-Bytes JpkiSession::read_binary(std::uint16_t offset, std::uint32_t le, bool& eof) {
-    ResponseApdu r = app_.channel_.transmit(CommandApdu::case2(
-        0x00, 0xB0, static_cast<std::uint8_t>(offset >> 8), static_cast<std::uint8_t>(offset), le));
-    eof = r.sw() == 0x6282;
-    if (r.sw() == 0x6B00) throw CardError(CardErrc::EndOfFile, "READ BINARY", r.sw());
+JpkiSession::Chunk JpkiSession::read_binary(std::uint16_t offset, std::uint32_t le) {
+    ResponseApdu r = app_.channel_.transmit(cmd::read_binary(offset, le));
+    const bool eof = r.sw() == sw::kEndOfFileWarning;
+    if (r.sw() == sw::kWrongParameters) throw CardError(CardErrc::EndOfFile, "READ BINARY", r.sw());
     if (!r.ok() && !eof) throw_for_sw(r.sw(), "READ BINARY");
-    return std::move(r.data());
+    return Chunk{std::move(r.data()), eof};
 }
 
 Bytes JpkiSession::read_certificate(CertFile file) {
     select_ef(static_cast<std::uint16_t>(file));
     // The first chunk is a full 256 bytes: it carries the DER header, and every certificate
     // is longer than that, so no APDU is spent on the header alone.
-    bool eof = false;
-    Bytes out = read_binary(0, 256, eof);
+    Chunk first = read_binary(0, 256);
+    Bytes out = std::move(first.data);
+    bool eof = first.end_of_file;
     const std::size_t total = der_total_length(out.data(), out.size());
-    if (total > kMaxOffset + 1) throw CardError(CardErrc::MalformedResponse, "certificate too long");
+    if (total > profile::kMaxFileOffset + 1) throw CardError(CardErrc::MalformedResponse, "certificate too long");
     if (out.size() >= total) {
         out.resize(total);
         return out;
@@ -137,25 +145,22 @@ Bytes JpkiSession::read_certificate(CertFile file) {
     while (out.size() < total) {
         if (eof) throw CardError(CardErrc::MalformedResponse, "file shorter than its DER length");
         const std::uint32_t want = static_cast<std::uint32_t>(std::min<std::size_t>(256, total - out.size()));
-        Bytes chunk = read_binary(static_cast<std::uint16_t>(out.size()), want, eof);
-        if (chunk.empty()) throw CardError(CardErrc::MalformedResponse, "READ BINARY returned no data");
-        if (chunk.size() > want) throw CardError(CardErrc::MalformedResponse, "READ BINARY longer than asked");
-        out.insert(out.end(), chunk.begin(), chunk.end());
+        Chunk chunk = read_binary(static_cast<std::uint16_t>(out.size()), want);
+        if (chunk.data.empty()) throw CardError(CardErrc::MalformedResponse, "READ BINARY returned no data");
+        if (chunk.data.size() > want) throw CardError(CardErrc::MalformedResponse, "READ BINARY longer than asked");
+        out.insert(out.end(), chunk.data.begin(), chunk.data.end());
+        eof = chunk.end_of_file;
     }
     return out;
 }
 
 TokenInfo JpkiSession::read_token_info() {
-    select_ef(kEfTokenInfo);
-    bool eof = false;
-    Bytes raw = read_binary(0, kTokenInfoSize, eof);
+    select_ef(profile::kEfTokenInfo);
+    const Bytes raw = read_binary(0, profile::kTokenInfoSize).data;
     if (raw.size() < 32) throw CardError(CardErrc::MalformedResponse, "EF 0006 too short");
     TokenInfo info;
     info.label = trimmed(raw, 0, 32);
-    if (info.label == "JPKIAPICCTOKEN2") info.kind = TokenKind::Card;
-    else if (info.label == "JPKIAPICCTOKEN") info.kind = TokenKind::JukiCard;
-    else if (info.label == "JPKIAPGPSETOKEN") info.kind = TokenKind::AndroidSe;
-    else if (info.label == "JPKIAPIOSTOKEN") info.kind = TokenKind::IPhone;
+    info.kind = kind_of(info.label);
     if (raw.size() >= 96) {
         info.manufacturer = trimmed(raw, 32, 32);
         info.model = trimmed(raw, 64, 16);
@@ -165,18 +170,17 @@ TokenInfo JpkiSession::read_token_info() {
 }
 
 CertAvailability JpkiSession::read_cert_availability() {
-    select_ef(kEfCertAvailability);
-    bool eof = false;
-    Bytes raw = read_binary(0, 3, eof);
+    select_ef(profile::kEfCertAvailability);
+    const Bytes raw = read_binary(0, 3).data;
     if (raw.size() != 3) throw CardError(CardErrc::MalformedResponse, "EF 0008 is not 3 bytes");
-    return CertAvailability{raw[0] == kCertPresent, raw[1] == kCertPresent};
+    return CertAvailability{raw[0] == profile::kCertPresent, raw[1] == profile::kCertPresent};
 }
 
 std::uint16_t JpkiSession::empty_verify(PinRef ref) {
-    const std::uint16_t ef = pin_ef(ref);
+    const std::uint16_t ef = profile::pin_ef(ref);
     if (app_.sfi_verify_.value_or(true)) {
-        ResponseApdu r = app_.channel_.transmit(CommandApdu(0x00, 0x20, 0x00, sfi_p2(ef)));
-        if (!is_p1p2_error(r.sw())) {
+        ResponseApdu r = app_.channel_.transmit(cmd::verify_status(cmd::p2_short_ef(ef)));
+        if (!sw::is_unknown_form(r.sw())) {
             app_.sfi_verify_ = true;
             return r.sw();
         }
@@ -185,75 +189,73 @@ std::uint16_t JpkiSession::empty_verify(PinRef ref) {
         app_.sfi_verify_ = false;
     }
     select_ef(ef);
-    return app_.channel_.transmit(CommandApdu(0x00, 0x20, 0x00, 0x80)).sw();
+    return app_.channel_.transmit(cmd::verify_status(cmd::kP2CurrentEf)).sw();
 }
 
 int JpkiSession::pin_tries_left(PinRef ref) {
-    const std::uint16_t sw = empty_verify(ref);
+    const std::uint16_t status = empty_verify(ref);
     int tries;
-    if ((sw & 0xFFF0) == 0x63C0) tries = sw & 0x0F;
-    else if (sw == 0x6983 || sw == 0x6984) tries = 0;
-    else throw_for_sw(sw, std::string("PIN status of ") + pin_name(ref));
-    if (tries > pin_rules(ref).max_tries) throw CardError(CardErrc::MalformedResponse, "PIN counter above its maximum", sw);
+    if (const auto left = sw::retries(status)) tries = *left;
+    else if (sw::is_blocked(status)) tries = 0;
+    else throw_for_sw(status, std::string("PIN status of ") + profile::pin_name(ref));
+    if (tries > pin_rules(ref).max_tries)
+        throw CardError(CardErrc::MalformedResponse, "PIN counter above its maximum", status);
     app_.remember_tries(ref, tries);
     return tries;
 }
 
-void JpkiSession::verify(const Pin& pin, bool kept) {
+void JpkiSession::verify(const Pin& pin, PinSource source) {
     const PinRef ref = pin.ref();
+    const std::string name = profile::pin_name(ref);
     // The counter read also settles which VERIFY form the card takes, before any PIN is sent.
     const int tries = pin_tries_left(ref);
-    if (tries == 0) throw CardError(CardErrc::PinBlocked, std::string(pin_name(ref)) + " not sent", 0, 0);
-    if (kept && tries < pin_rules(ref).max_tries)
-        throw CardError(CardErrc::StalePin, std::string(pin_name(ref)) + " not sent", 0, tries);
-    const std::uint8_t p2 = *app_.sfi_verify_ ? sfi_p2(pin_ef(ref)) : 0x80;
-    pin_sent_ = true;
-    (ref == PinRef::Auth ? sent_auth_ : sent_sign_) = true;
-    const std::uint16_t sw = [&] {
-        CommandApdu apdu = CommandApdu::sensitive(0x00, 0x20, 0x00, p2, pin.bytes().data(), pin.bytes().size());
-        return app_.channel_.transmit(apdu).sw();
-    }();
-    if (sw == 0x9000) {
+    if (tries == 0) throw CardError(CardErrc::PinBlocked, name + " not sent", 0, 0);
+    if (source == PinSource::Kept && tries < pin_rules(ref).max_tries)
+        throw CardError(CardErrc::StalePin, name + " not sent", 0, tries);
+    const std::uint8_t p2 = *app_.sfi_verify_ ? cmd::p2_short_ef(profile::pin_ef(ref)) : cmd::kP2CurrentEf;
+    sent_[index(ref)] = true;
+    const std::uint16_t status = app_.channel_.transmit(cmd::verify(p2, pin.bytes())).sw();
+    if (status == sw::kOk) {
         app_.remember_tries(ref, pin_rules(ref).max_tries);
         return;
     }
-    if ((sw & 0xFFF0) == 0x63C0) {
-        const int left = sw & 0x0F;
-        app_.remember_tries(ref, left);
-        throw CardError(CardErrc::PinIncorrect, std::string("VERIFY ") + pin_name(ref), sw, left);
+    if (const auto left = sw::retries(status)) {
+        app_.remember_tries(ref, *left);
+        throw CardError(CardErrc::PinIncorrect, "VERIFY " + name, status, *left);
     }
-    if (sw == 0x6983 || sw == 0x6984) {
+    if (sw::is_blocked(status)) {
         app_.remember_tries(ref, 0);
-        throw CardError(CardErrc::PinBlocked, std::string("VERIFY ") + pin_name(ref), sw, 0);
+        throw CardError(CardErrc::PinBlocked, "VERIFY " + name, status, 0);
     }
-    throw_for_sw(sw, std::string("VERIFY ") + pin_name(ref));
+    throw_for_sw(status, "VERIFY " + name);
 }
 
 Bytes JpkiSession::sign(KeyRef key, SignScheme scheme, const Bytes& input) {
+    const KeyInfo& info = app_.key_info(key);
     const bool pss = scheme == SignScheme::PssSha256Hash;
-    if (pss ? input.size() != 32 : (input.empty() || input.size() > kMaxPkcs1Input))
+    // PKCS#1 v1.5 needs 11 bytes of padding; the PSS mode takes a SHA-256 hash.
+    if (pss ? input.size() != 32 : (input.empty() || input.size() > info.signature_size - 11))
         throw CardError(CardErrc::BadArgument, "signature input length");
-    const std::uint8_t p1 = static_cast<std::uint8_t>(scheme);
-    const std::uint16_t ef = key_ef(key);
+    const auto le = static_cast<std::uint32_t>(info.signature_size);
     auto send = [&](std::uint8_t p2) {
-        return app_.channel_.transmit(CommandApdu(0x80, 0x2A, p1, p2, input, 256));
+        return app_.channel_.transmit(cmd::compute_signature(static_cast<std::uint8_t>(scheme), p2, input, le));
     };
     std::optional<ResponseApdu> r;
     if (app_.sfi_sign_.value_or(true)) {
-        r = send(sfi_p2(ef));
+        r = send(cmd::p2_short_ef(info.key_ef));
         if (r->ok()) app_.sfi_sign_ = true;
     }
-    if (!r || (r->sw() == 0x6A86 && !app_.sfi_sign_.value_or(false))) {
+    if (!r || (r->sw() == sw::kWrongP1P2 && !app_.sfi_sign_.value_or(false))) {
         // No short-EF form (or not known yet and refused): select the key and use P2=80.
         // A signature spends no PIN try, so resending it is safe.
         const bool probing = r.has_value();
-        select_ef(ef);
-        r = send(0x80);
+        select_ef(info.key_ef);
+        r = send(cmd::kP2CurrentEf);
         if (probing && r->ok()) app_.sfi_sign_ = false;
     }
     if (!r->ok()) throw_for_sw(r->sw(), "COMPUTE DIGITAL SIGNATURE");
-    if (r->data().size() != kSignatureSize)
-        throw CardError(CardErrc::MalformedResponse, "signature is not 256 bytes");
+    if (r->data().size() != info.signature_size)
+        throw CardError(CardErrc::MalformedResponse, "signature has the wrong size");
     return std::move(r->data());
 }
 
@@ -261,7 +263,7 @@ Bytes JpkiSession::sign(KeyRef key, SignScheme scheme, const Bytes& input) {
 JpkiApp::JpkiApp(Transport& transport) : channel_(transport) {}
 
 JpkiSession JpkiApp::open() {
-    if (unlockable_) throw CardError(CardErrc::ConditionsNotSatisfied, "this card could not be locked again after VERIFY");
+    if (relock_failed_) throw CardError(CardErrc::ConditionsNotSatisfied, "this card could not be locked again after VERIFY");
     return JpkiSession(*this);
 }
 
@@ -269,14 +271,10 @@ template <typename F>
 auto JpkiApp::measured(const char* name, F&& f) {
     const ApduStats before = channel_.stats();
     channel_.set_operation(name);
-    struct Finish {
-        JpkiApp& app;
-        const ApduStats& before;
-        ~Finish() {
-            app.last_ = app.channel_.stats() - before;
-            app.channel_.set_operation("");
-        }
-    } finish{*this, before};
+    ScopeExit finish([&] {
+        last_ = channel_.stats() - before;
+        channel_.set_operation("");
+    });
     return f();
 }
 
@@ -316,12 +314,11 @@ Bytes JpkiApp::read_certificate_with_pin(CertFile file, const Pin& pin) {
     });
 }
 
-Bytes JpkiApp::sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input, bool kept) {
-    if ((key == KeyRef::Auth) != (pin.ref() == PinRef::Auth))
-        throw CardError(CardErrc::BadArgument, "PIN does not belong to this key");
+Bytes JpkiApp::sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input, PinSource source) {
+    if (key_info(key).pin != pin.ref()) throw CardError(CardErrc::BadArgument, "PIN does not belong to this key");
     return measured("sign", [&] {
         JpkiSession s = open();
-        s.verify(pin, kept);
+        s.verify(pin, source);
         return s.sign(key, scheme, input);
     });
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "card/card_channel.h"
+#include "card/jpki_profile.h"
 #include "card/pin.h"
 
 #include <cstdint>
@@ -15,15 +16,6 @@
 #include <utility>
 
 namespace jpki {
-
-enum class KeyRef { Auth, Sign };  // IEF 0017 / 001A
-
-enum class CertFile : std::uint16_t {
-    SignCert = 0x0001,  // needs the signature password verified
-    SignCa = 0x0002,
-    AuthCert = 0x000A,
-    AuthCa = 0x000B,
-};
 
 // The first 32 bytes of EF 0006 name the kind of token.
 enum class TokenKind { Card, JukiCard, AndroidSe, IPhone, Unknown };
@@ -49,6 +41,13 @@ enum class SignScheme : std::uint8_t {
     PssSha256Hash = 0x04,  // data is a SHA-256 hash, signed RSASSA-PSS by the card
 };
 
+// Where a PIN about to be sent comes from.
+enum class PinSource {
+    Typed,  // given by the user for this operation
+    Kept,   // kept by the module since an earlier login: sent only while the counter is full,
+            // so a PIN changed elsewhere cannot spend tries in the background
+};
+
 class JpkiApp;
 
 // One card transaction with the JPKI AP selected. Ends with a card reset if a PIN was sent.
@@ -66,28 +65,33 @@ public:
     // Tries left on a PIN, from an empty VERIFY (spends no try). 0 = blocked.
     int pin_tries_left(PinRef ref);
     // Checks the counter, refuses a blocked PIN without sending it, then one VERIFY.
-    // Throws PinIncorrect (with tries left) or PinBlocked. Never retried.
-    // `kept` marks a PIN the module kept from an earlier login rather than one just typed: it
-    // is sent only while the counter is full (CardErrc::StalePin otherwise), so a PIN changed
-    // elsewhere cannot spend tries in the background.
-    void verify(const Pin& pin, bool kept = false);
+    // Throws PinIncorrect (with tries left) or PinBlocked. Never retried. A kept PIN is not
+    // sent once the counter moved (CardErrc::StalePin).
+    void verify(const Pin& pin, PinSource source = PinSource::Typed);
     // COMPUTE DIGITAL SIGNATURE with a key whose PIN was verified in this session.
     Bytes sign(KeyRef key, SignScheme scheme, const Bytes& input);
 
 private:
     friend class JpkiApp;
     explicit JpkiSession(JpkiApp& app);
+    // A READ BINARY answer: the data, and whether the card said the file ended there.
+    struct Chunk {
+        Bytes data;
+        bool end_of_file = false;
+    };
+    void select_application();
     void select_ef(std::uint16_t fid);
-    Bytes read_binary(std::uint16_t offset, std::uint32_t le, bool& eof);
+    Chunk read_binary(std::uint16_t offset, std::uint32_t le);
     std::uint16_t empty_verify(PinRef ref);
     void lock_card();
     bool key_usable(KeyRef key);
+    bool any_key_usable();
 
     JpkiApp& app_;
     TransactionGuard guard_;
-    bool pin_sent_ = false;
-    bool sent_auth_ = false;  // which PINs were presented (for the post-reset check)
-    bool sent_sign_ = false;
+    // The PINs presented in this transaction: the card is locked again at its end, and the
+    // first time a card is locked, the keys of these PINs are probed.
+    bool sent_[2] = {false, false};
 };
 
 class JpkiApp {
@@ -109,9 +113,11 @@ public:
     void check_pin(const Pin& pin);
     // VERIFY, read a file that needs the PIN (the signature certificate), lock again.
     Bytes read_certificate_with_pin(CertFile file, const Pin& pin);
-    // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`); `kept` as in
-    // JpkiSession::verify.
-    Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input, bool kept = false);
+    // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
+    Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input,
+               PinSource source = PinSource::Typed);
+    // What the card's profile says about a key (algorithm, size, PSS mode).
+    const KeyInfo& key_info(KeyRef key) const { return profile::key(key); }
 
     CardChannel& channel() { return channel_; }
     // APDUs and bytes of the last one-transaction operation.
@@ -136,8 +142,8 @@ private:
     // Whether a warm reset clears this card's security status (a single-source fact, checked
     // once per card: see JpkiSession::lock_card); unknown until the first reset.
     std::optional<bool> warm_reset_locks_;
-    // Set when the card could not be locked again even by a power cycle: never used again.
-    bool unlockable_ = false;
+    // Set when the card could not be locked again after a VERIFY: never used again.
+    bool relock_failed_ = false;
 };
 
 }  // namespace jpki

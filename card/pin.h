@@ -3,7 +3,7 @@
 // accepts; its bytes live in a SecureBuffer that is wiped when the Pin goes away.
 #pragma once
 
-#include "card/secure_buffer.h"
+#include "common/secure_buffer.h"
 
 #include <cstddef>
 #include <cstdint>

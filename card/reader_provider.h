@@ -4,6 +4,7 @@
 #pragma once
 
 #include "card/transport.h"
+#include "common/mutex.h"
 
 #include <memory>
 #include <string>
@@ -38,7 +39,8 @@ public:
     virtual void abandon() noexcept = 0;
 };
 
-// The PC/SC provider, for the shipped module.
-std::unique_ptr<ReaderProvider> make_pcsc_reader_provider();
+// The provider linked in: PC/SC (pcsc/) in the shipped module, the in-process simulator in
+// the test build. Its locks come from `mutexes` (the application's, when it gave callbacks).
+std::unique_ptr<ReaderProvider> make_reader_provider(const MutexMaker& mutexes);
 
 }  // namespace jpki

@@ -2,7 +2,7 @@
 // operation, and reset it. Implemented by PcscTransport (pcsc-lite) and by the simulator.
 #pragma once
 
-#include "card/bytes.h"
+#include "common/bytes.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "crypto/certificate.h"
 
+#include "crypto/openssl_ptr.h"
+
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
 #include <openssl/sha.h>
@@ -51,7 +53,7 @@ X509Ptr parse(const Bytes& der) {
 
 }  // namespace
 
-EvpPkeyPtr public_key(const Bytes& der) {
+EvpPkeyPtr rsa_public_key(const Bytes& der) {
     X509Ptr cert = parse(der);
     EvpPkeyPtr key(X509_get_pubkey(cert.get()));
     if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) throw std::runtime_error("certificate key is not RSA");
@@ -68,8 +70,7 @@ CertificateInfo parse_certificate(const Bytes& der) {
     info.public_key_info = to_der<X509_PUBKEY, i2d_pubkey>(X509_get_X509_PUBKEY(cert.get()));
     info.not_before = yyyymmdd(X509_get0_notBefore(cert.get()));
     info.not_after = yyyymmdd(X509_get0_notAfter(cert.get()));
-    EvpPkeyPtr key(X509_get_pubkey(cert.get()));
-    if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) throw std::runtime_error("certificate key is not RSA");
+    EvpPkeyPtr key = rsa_public_key(der);
     info.modulus = bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_N);
     info.public_exponent = bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_E);
     info.modulus_bits = static_cast<std::size_t>(EVP_PKEY_get_bits(key.get()));

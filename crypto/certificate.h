@@ -2,8 +2,7 @@
 // RSA public key. Parsed once per card insertion.
 #pragma once
 
-#include "card/bytes.h"
-#include "crypto/openssl_ptr.h"
+#include "common/bytes.h"
 
 #include <string>
 
@@ -26,8 +25,5 @@ struct CertificateInfo {
 
 // Throws std::runtime_error for DER that is not an X.509 certificate with an RSA key.
 CertificateInfo parse_certificate(const Bytes& der);
-
-// The certificate's public key, for verification.
-EvpPkeyPtr public_key(const Bytes& der);
 
 }  // namespace jpki::crypto

@@ -1,5 +1,7 @@
 #include "crypto/digest.h"
 
+#include "crypto/openssl_ptr.h"
+
 #include <stdexcept>
 
 namespace jpki::crypto {
@@ -50,18 +52,27 @@ const EVP_MD* evp_md(HashAlg alg) {
     return nullptr;
 }
 
-Digest::Digest(HashAlg alg) : alg_(alg), ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(alg), nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex");
+struct Digest::Context {
+    EvpMdCtxPtr md{EVP_MD_CTX_new()};
+};
+
+Digest::Digest(HashAlg alg) : alg_(alg), ctx_(std::make_unique<Context>()) {
+    if (!ctx_->md || EVP_DigestInit_ex(ctx_->md.get(), evp_md(alg), nullptr) != 1)
+        throw std::runtime_error("EVP_DigestInit_ex");
 }
 
+Digest::~Digest() = default;
+Digest::Digest(Digest&&) noexcept = default;
+Digest& Digest::operator=(Digest&&) noexcept = default;
+
 void Digest::update(const std::uint8_t* data, std::size_t len) {
-    if (len && EVP_DigestUpdate(ctx_.get(), data, len) != 1) throw std::runtime_error("EVP_DigestUpdate");
+    if (len && EVP_DigestUpdate(ctx_->md.get(), data, len) != 1) throw std::runtime_error("EVP_DigestUpdate");
 }
 
 Bytes Digest::finish() {
     Bytes out(EVP_MAX_MD_SIZE);
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) != 1) throw std::runtime_error("EVP_DigestFinal_ex");
+    if (EVP_DigestFinal_ex(ctx_->md.get(), out.data(), &len) != 1) throw std::runtime_error("EVP_DigestFinal_ex");
     out.resize(len);
     return out;
 }

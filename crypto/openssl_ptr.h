@@ -1,9 +1,12 @@
-// RAII for OpenSSL objects: nothing raw crosses a function boundary.
+// RAII for OpenSSL objects: nothing raw crosses a function boundary. Private to crypto/ (and
+// tests): no public header of crypto/ includes OpenSSL.
 #pragma once
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include "crypto/digest.h"
 
 #include <memory>
 
@@ -19,5 +22,9 @@ using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+
+const EVP_MD* evp_md(HashAlg alg);
+// The RSA public key of a DER certificate; throws std::runtime_error for anything else.
+EvpPkeyPtr rsa_public_key(const Bytes& certificate_der);
 
 }  // namespace jpki::crypto

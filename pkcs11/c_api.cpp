@@ -1,7 +1,7 @@
 // The C ABI: every PKCS#11 2.40 function, each a one-line call into the C++ module that
 // catches every exception and returns a CK_RV. Only these symbols are exported
 // (pkcs11/exports.map, -fvisibility=hidden). Arguments are never traced (a PIN is one).
-#include "card/trace.h"
+#include "common/trace.h"
 #include "pkcs11/functions.h"
 #include "pkcs11/module.h"
 #include "pkcs11/pkcs11_error.h"
@@ -46,19 +46,10 @@ CK_RV guarded_rv(const char* name, F&& f) noexcept {
     return rv == CKR_OK ? out : rv;
 }
 
-// A read-only token: nothing can be created, changed or destroyed on it.
-CK_RV write_protected(const char* name, CK_SESSION_HANDLE h) {
-    return guarded(name, [&] {
-        require_session(h);
-        fail(CKR_TOKEN_WRITE_PROTECTED);
-    });
-}
-
-CK_RV not_supported(const char* name, CK_SESSION_HANDLE h) {
-    return guarded(name, [&] {
-        require_session(h);
-        fail(CKR_FUNCTION_NOT_SUPPORTED);
-    });
+// A function the tokens only refuse: the module initialised and the session valid, then `rv`
+// (CKR_TOKEN_WRITE_PROTECTED for anything that would create, change or destroy an object).
+CK_RV refuse(const char* name, CK_SESSION_HANDLE h, CK_RV rv) {
+    return guarded(name, [&] { refuse_for_session(h, rv); });
 }
 
 extern CK_FUNCTION_LIST g_function_list;
@@ -99,21 +90,15 @@ JPKI_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK
     return guarded("C_GetMechanismInfo", [&] { get_mechanism_info(slot, type, info); });
 }
 JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR) {
-    return guarded("C_InitToken", [&] {
-        require_token(slot);
-        fail(CKR_TOKEN_WRITE_PROTECTED);
-    });
+    return guarded("C_InitToken", [&] { refuse_for_token(slot, CKR_TOKEN_WRITE_PROTECTED); });
 }
 // PIN changes stay with the card's issuer (and its kiosks): never through this module, so no
-// PIN try can be spent by them here.
+// PIN try can be spent by them here. C_InitPIN needs the security officer, which the card has not.
 JPKI_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG) {
-    return guarded("C_InitPIN", [&] {
-        require_session(h);
-        fail(CKR_USER_NOT_LOGGED_IN);  // needs the security officer, which this card has not
-    });
+    return refuse("C_InitPIN", h, CKR_USER_NOT_LOGGED_IN);
 }
 JPKI_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR, CK_ULONG) {
-    return not_supported("C_SetPIN", h);
+    return refuse("C_SetPIN", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 // --- sessions ------------------------------------------------------------------------------
@@ -129,10 +114,10 @@ JPKI_EXPORT CK_RV C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info
     return guarded("C_GetSessionInfo", [&] { get_session_info(h, info); });
 }
 JPKI_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return not_supported("C_GetOperationState", h);
+    return refuse("C_GetOperationState", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE) {
-    return not_supported("C_SetOperationState", h);
+    return refuse("C_SetOperationState", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
     return guarded("C_Login", [&] { login(h, user, pin, len); });
@@ -141,12 +126,12 @@ JPKI_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE h) { return guarded("C_Logout", [&]
 
 // --- objects -------------------------------------------------------------------------------
 JPKI_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_CreateObject", h);
+    return refuse("C_CreateObject", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_CopyObject", h);
+    return refuse("C_CopyObject", h, CKR_TOKEN_WRITE_PROTECTED);
 }
-JPKI_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) { return write_protected("C_DestroyObject", h); }
+JPKI_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) { return refuse("C_DestroyObject", h, CKR_TOKEN_WRITE_PROTECTED); }
 JPKI_EXPORT CK_RV C_GetObjectSize(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ULONG_PTR size) {
     return guarded("C_GetObjectSize", [&] { get_object_size(h, obj, size); });
 }
@@ -154,7 +139,7 @@ JPKI_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
     return guarded_rv("C_GetAttributeValue", [&] { return get_attribute_value(h, obj, t, n); });
 }
 JPKI_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG) {
-    return write_protected("C_SetAttributeValue", h);
+    return refuse("C_SetAttributeValue", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
     return guarded("C_FindObjectsInit", [&] { find_objects_init(h, t, n); });
@@ -168,28 +153,28 @@ JPKI_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE h) {
 
 // --- encryption and decryption: the card's keys do neither ---------------------------------
 JPKI_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return guarded("C_EncryptInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+    return refuse("C_EncryptInit", h, CKR_MECHANISM_INVALID);
 }
 JPKI_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_Encrypt", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_Encrypt", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_EncryptUpdate", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_EncryptUpdate", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_EncryptFinal", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_EncryptFinal", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return guarded("C_DecryptInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+    return refuse("C_DecryptInit", h, CKR_MECHANISM_INVALID);
 }
 JPKI_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_Decrypt", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_Decrypt", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_DecryptUpdate", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_DecryptUpdate", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_DecryptFinal", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_DecryptFinal", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 
 // --- digests (software) --------------------------------------------------------------------
@@ -223,10 +208,10 @@ JPKI_EXPORT CK_RV C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG_PTR
     return guarded("C_SignFinal", [&] { sign_final(h, sig, len); });
 }
 JPKI_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return guarded("C_SignRecoverInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+    return refuse("C_SignRecoverInit", h, CKR_MECHANISM_INVALID);
 }
 JPKI_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_SignRecover", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_SignRecover", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key) {
     return guarded("C_VerifyInit", [&] { verify_init(h, m, key); });
@@ -241,61 +226,61 @@ JPKI_EXPORT CK_RV C_VerifyFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG l
     return guarded("C_VerifyFinal", [&] { verify_final(h, sig, len); });
 }
 JPKI_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return guarded("C_VerifyRecoverInit", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+    return refuse("C_VerifyRecoverInit", h, CKR_MECHANISM_INVALID);
 }
 JPKI_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return guarded("C_VerifyRecover", [&] { require_session(h); fail(CKR_OPERATION_NOT_INITIALIZED); });
+    return refuse("C_VerifyRecover", h, CKR_OPERATION_NOT_INITIALIZED);
 }
 
 // --- dual-function operations: none of them apply ------------------------------------------
 JPKI_EXPORT CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return not_supported("C_DigestEncryptUpdate", h);
+    return refuse("C_DigestEncryptUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return not_supported("C_DecryptDigestUpdate", h);
+    return refuse("C_DecryptDigestUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return not_supported("C_SignEncryptUpdate", h);
+    return refuse("C_SignEncryptUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return not_supported("C_DecryptVerifyUpdate", h);
+    return refuse("C_DecryptVerifyUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 // --- keys: a read-only token makes none ----------------------------------------------------
 JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_GenerateKey", h);
+    return refuse("C_GenerateKey", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_ATTRIBUTE_PTR,
                                     CK_ULONG, CK_OBJECT_HANDLE_PTR, CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_GenerateKeyPair", h);
+    return refuse("C_GenerateKeyPair", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,
                             CK_ULONG_PTR) {
-    return guarded("C_WrapKey", [&] { require_session(h); fail(CKR_MECHANISM_INVALID); });
+    return refuse("C_WrapKey", h, CKR_MECHANISM_INVALID);
 }
 JPKI_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_BYTE_PTR, CK_ULONG,
                               CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_UnwrapKey", h);
+    return refuse("C_UnwrapKey", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG,
                               CK_OBJECT_HANDLE_PTR) {
-    return write_protected("C_DeriveKey", h);
+    return refuse("C_DeriveKey", h, CKR_TOKEN_WRITE_PROTECTED);
 }
 
 // --- random numbers: not offered -----------------------------------------------------------
 JPKI_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
-    return guarded("C_SeedRandom", [&] { require_session(h); fail(CKR_RANDOM_NO_RNG); });
+    return refuse("C_SeedRandom", h, CKR_RANDOM_NO_RNG);
 }
 JPKI_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
-    return guarded("C_GenerateRandom", [&] { require_session(h); fail(CKR_RANDOM_NO_RNG); });
+    return refuse("C_GenerateRandom", h, CKR_RANDOM_NO_RNG);
 }
 
 // --- legacy parallel functions -------------------------------------------------------------
 JPKI_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE h) {
-    return guarded("C_GetFunctionStatus", [&] { require_session(h); fail(CKR_FUNCTION_NOT_PARALLEL); });
+    return refuse("C_GetFunctionStatus", h, CKR_FUNCTION_NOT_PARALLEL);
 }
 JPKI_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE h) {
-    return guarded("C_CancelFunction", [&] { require_session(h); fail(CKR_FUNCTION_NOT_PARALLEL); });
+    return refuse("C_CancelFunction", h, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 namespace {

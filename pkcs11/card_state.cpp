@@ -1,25 +1,23 @@
 #include "pkcs11/card_state.h"
 
 #include "card/card_error.h"
+#include "common/scope_exit.h"
+#include "crypto/digest.h"
 #include "pkcs11/mechanisms.h"
 #include "pkcs11/objects.h"
 
-#include <openssl/sha.h>
-
-#include <algorithm>
-#include <functional>
 #include <tuple>
 
 namespace jpki::p11 {
 
 struct CardState::ObjectCache {
     bool with_user = false;
-    bool pss = false;
+    PssTrust pss = PssTrust::Trusted;
     std::shared_ptr<const std::vector<Object>> list;
 };
 
-CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex)
-    : mutex_(std::move(mutex)), transport_(std::move(transport)), app_(*transport_), card_events_(card_events) {
+CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_events, const MutexMaker& mutexes)
+    : mutex_(mutexes()), login_mutex_(mutexes()), transport_(std::move(transport)), app_(*transport_), card_events_(card_events) {
     std::tie(info_, availability_) = app_.identify();
 }
 
@@ -30,7 +28,7 @@ void CardState::wipe_in_child() noexcept {
 }
 
 void CardState::wipe() noexcept {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     for (auto& p : pins_) p.login.reset();  // ~Pin wipes its buffer
 }
 
@@ -43,54 +41,50 @@ const std::string& CardState::serial() {
     } else {
         // No serial on the card: 16 hex digits of the authentication certificate's hash,
         // stable for the card and different between cards.
-        const Bytes& cert = certificate(CertFile::AuthCert);
-        unsigned char digest[SHA256_DIGEST_LENGTH];
-        SHA256(cert.data(), cert.size(), digest);
-        serial_ = to_hex(digest, 8, false);
+        const Bytes& cert = certificate(key(TokenRole::Auth).certificate);
+        const Bytes digest = crypto::hash(crypto::HashAlg::Sha256, cert.data(), cert.size());
+        serial_ = to_hex(digest.data(), 8, false);
     }
     return serial_;
 }
 
 void CardState::note_tries(TokenRole role) {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     PinState& p = pins_[index(role)];
     p.tries = app_.cached_tries(pin_of(role));
     p.read_at = std::chrono::steady_clock::now();
 }
 
 int CardState::known_tries(TokenRole role) const {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     return pins_[index(role)].tries;
 }
 
 int CardState::tries_left(TokenRole role, std::chrono::milliseconds max_age) {
     {
-        std::lock_guard<std::mutex> lock(pins_mutex_);
+        std::lock_guard<Mutex> lock(*login_mutex_);
         const PinState& p = pins_[index(role)];
         if (p.tries >= 0 && std::chrono::steady_clock::now() - p.read_at < max_age) return p.tries;
     }
-    app_.pin_tries_left(pin_of(role));  // card I/O: the caller holds mutex(), not pins_mutex_
+    app_.pin_tries_left(pin_of(role));  // card I/O: the caller holds mutex(), not the login lock
     note_tries(role);
     return known_tries(role);
 }
 
-namespace {
-// Whatever happens in a PIN operation, the counter the card reported is kept.
-struct NoteTries {
-    std::function<void()> f;
-    ~NoteTries() { f(); }
-};
-}  // namespace
+void CardState::note_tries_if_read(TokenRole role) {
+    if (app_.cached_tries(pin_of(role)) >= 0) note_tries(role);
+}
 
 void CardState::check_pin(TokenRole role, const Pin& pin) {
-    NoteTries note{[&] { if (app_.cached_tries(pin_of(role)) >= 0) note_tries(role); }};
+    // Whatever happens in a PIN operation, the counter the card reported is kept.
+    ScopeExit note([&] { note_tries_if_read(role); });
     app_.check_pin(pin);
 }
 
-Bytes CardState::sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, bool kept) {
-    NoteTries note{[&] { if (app_.cached_tries(pin_of(role)) >= 0) note_tries(role); }};
+Bytes CardState::sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, PinSource source) {
+    ScopeExit note([&] { note_tries_if_read(role); });
     try {
-        return app_.sign(pin, key_of(role), scheme, input, kept);
+        return app_.sign(pin, key_of(role), scheme, input, source);
     } catch (const CardError& e) {
         if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked || e.code() == CardErrc::StalePin)
             logout(role);
@@ -99,28 +93,30 @@ Bytes CardState::sign(TokenRole role, const Pin& pin, SignScheme scheme, const B
 }
 
 void CardState::login(TokenRole role, Pin pin) {
-    NoteTries note{[&] { if (app_.cached_tries(pin_of(role)) >= 0) note_tries(role); }};
-    if (role == TokenRole::Sign) {
-        files_[CertFile::SignCert] = app_.read_certificate_with_pin(CertFile::SignCert, pin);
+    ScopeExit note([&] { note_tries_if_read(role); });
+    // A certificate behind the PIN is read in the login's own transaction.
+    const KeyInfo& k = key(role);
+    if (k.certificate_needs_pin) {
+        files_[k.certificate] = app_.read_certificate_with_pin(k.certificate, pin);
     } else {
         app_.check_pin(pin);
     }
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     pins_[index(role)].login.emplace(std::move(pin));
 }
 
 void CardState::logout(TokenRole role) noexcept {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     pins_[index(role)].login.reset();
 }
 
 bool CardState::logged_in(TokenRole role) const {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     return pins_[index(role)].login.has_value();
 }
 
 std::optional<Pin> CardState::login_pin(TokenRole role) const {
-    std::lock_guard<std::mutex> lock(pins_mutex_);
+    std::lock_guard<Mutex> lock(*login_mutex_);
     const auto& l = pins_[index(role)].login;
     if (!l) return std::nullopt;
     return l->clone();
@@ -134,52 +130,44 @@ const Bytes* CardState::cached_file(CertFile file) const {
 const Bytes& CardState::certificate(CertFile file) {
     auto it = files_.find(file);
     if (it != files_.end()) return it->second;
-    if (file == CertFile::SignCert) throw CardError(CardErrc::SecurityStatusNotSatisfied, "sign certificate needs login");
+    for (KeyRef k : {KeyRef::Auth, KeyRef::Sign})
+        if (app_.key_info(k).certificate == file && app_.key_info(k).certificate_needs_pin)
+            throw CardError(CardErrc::SecurityStatusNotSatisfied, "certificate needs login");
     return files_[file] = app_.read_certificate(file);
 }
-
-}  // namespace jpki::p11
-
-namespace jpki::p11 {
 
 const crypto::CertificateInfo* CardState::user_certificate(TokenRole role) {
     auto& info = user_info_[index(role)];
     if (info) return &*info;
-    const CertFile file = role == TokenRole::Auth ? CertFile::AuthCert : CertFile::SignCert;
-    const Bytes* der = cached_file(file);
+    const KeyInfo& k = key(role);
+    const Bytes* der = cached_file(k.certificate);
     if (!der) {
-        if (role == TokenRole::Sign) return nullptr;  // read at login only
-        der = &certificate(file);
+        if (k.certificate_needs_pin) return nullptr;  // read at login only
+        der = &certificate(k.certificate);
     }
-    try {
-        info = crypto::parse_certificate(*der);
-    } catch (const std::exception& e) {
-        throw CardError(CardErrc::MalformedResponse, std::string("certificate on the card: ") + e.what());
-    }
+    info = parsed(*der, "certificate on the card");
     return &*info;
+}
+
+crypto::CertificateInfo CardState::parsed(const Bytes& der, const char* what) {
+    try {
+        return crypto::parse_certificate(der);
+    } catch (const std::exception& e) {
+        throw CardError(CardErrc::MalformedResponse, std::string(what) + ": " + e.what());
+    }
 }
 
 std::shared_ptr<const std::vector<Object>> CardState::objects(TokenRole role, CK_SLOT_ID slot) {
     auto& cache = objects_[index(role)];
     const crypto::CertificateInfo* user = user_certificate(role);
-    if (cache && cache->with_user == (user != nullptr) && cache->pss == pss_available_) return cache->list;
+    if (cache && cache->with_user == (user != nullptr) && cache->pss == pss_trust_) return cache->list;
     auto fresh = std::make_unique<ObjectCache>();
     fresh->with_user = user != nullptr;
-    fresh->pss = pss_available_;
-    auto list = std::make_shared<std::vector<Object>>();
-    const CertFile ca_file = role == TokenRole::Auth ? CertFile::AuthCa : CertFile::SignCa;
-    try {
-        list->push_back(make_ca_object(slot, role, crypto::parse_certificate(certificate(ca_file))));
-    } catch (const CardError&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw CardError(CardErrc::MalformedResponse, std::string("CA certificate on the card: ") + e.what());
-    }
-    if (user) {
-        for (Object& o : make_key_objects(slot, role, *user, signature_mechanisms(pss_available_)))
-            list->push_back(std::move(o));
-    }
-    fresh->list = std::move(list);
+    fresh->pss = pss_trust_;
+    const KeyInfo& k = key(role);
+    const crypto::CertificateInfo ca = parsed(certificate(k.ca_certificate), "CA certificate on the card");
+    fresh->list = std::make_shared<const std::vector<Object>>(
+        token_objects(slot, role, TokenCertificates{user, &ca}, k, signature_mechanisms(k, pss_trust_)));
     cache = std::move(fresh);
     return cache->list;
 }

@@ -6,12 +6,13 @@
 #include "card/jpki_app.h"
 #include "card/reader_provider.h"
 #include "crypto/certificate.h"
+#include "pkcs11/mechanisms.h"
 #include "pkcs11/mutex.h"
 #include "pkcs11/pkcs11.h"
+#include "pkcs11/token_role.h"
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,16 +22,12 @@ namespace jpki::p11 {
 
 struct Object;
 
-// The two tokens of a card.
-enum class TokenRole { Auth = 0, Sign = 1 };
-inline PinRef pin_of(TokenRole r) { return r == TokenRole::Auth ? PinRef::Auth : PinRef::Sign; }
-inline KeyRef key_of(TokenRole r) { return r == TokenRole::Auth ? KeyRef::Auth : KeyRef::Sign; }
 
 class CardState {
 public:
     // Connects and reads the token info and EF 0008 (one transaction). Throws CardError,
-    // NotJpki for a card without the JPKI AP.
-    CardState(std::unique_ptr<Transport> transport, unsigned long card_events, std::unique_ptr<Mutex> mutex);
+    // NotJpki for a card without the JPKI AP. Its locks come from `mutexes`.
+    CardState(std::unique_ptr<Transport> transport, unsigned long card_events, const MutexMaker& mutexes);
     ~CardState();
 
     // Held for every use of the card (its I/O) and of the certificates and objects below.
@@ -59,9 +56,9 @@ public:
     // PIN of a key that always needs authentication.
     void check_pin(TokenRole role, const Pin& pin);
     // VERIFY + signature + lock in one card transaction. A PIN the card now refuses (changed
-    // elsewhere) logs the token out; the error is not retried. `kept`: the PIN is the one kept
-    // since C_Login, sent only while the counter is full (see JpkiSession::verify).
-    Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, bool kept);
+    // elsewhere) logs the token out; the error is not retried. A kept PIN is sent only while
+    // the counter is full (see JpkiSession::verify).
+    Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, PinSource source);
     bool logged_in(TokenRole role) const;
     // A copy of the kept PIN of a logged-in token (empty when logged out), for one operation.
     std::optional<Pin> login_pin(TokenRole role) const;
@@ -71,6 +68,8 @@ public:
     const Bytes& certificate(CertFile file);
 
     JpkiApp& app() { return app_; }
+    // What the card says about the key of a token.
+    const KeyInfo& key(TokenRole role) const { return app_.key_info(key_of(role)); }
 
     // The token's objects, built from its certificates on first use (reading them if needed)
     // and rebuilt when the signature certificate arrives or PSS is given up. Shared, so callers
@@ -80,8 +79,8 @@ public:
     const crypto::CertificateInfo* user_certificate(TokenRole role);
     // Whether the card's PSS mode is trusted (it is until a signature fails its self-check
     // or the card refuses the mode).
-    bool pss_available() const { return pss_available_; }
-    void give_up_pss() { pss_available_ = false; }
+    PssTrust pss_trust() const { return pss_trust_; }
+    void give_up_pss() { pss_trust_ = PssTrust::GivenUp; }
     // Forget every PIN (wiped). Used on removal and finalize.
     void wipe() noexcept;
     // The same in a forked child, without taking a lock a parent thread may have held at the
@@ -96,9 +95,11 @@ private:
     };
     static std::size_t index(TokenRole r) { return static_cast<std::size_t>(r); }
     void note_tries(TokenRole role);
+    void note_tries_if_read(TokenRole role);
+    static crypto::CertificateInfo parsed(const Bytes& der, const char* what);
 
     std::unique_ptr<Mutex> mutex_;
-    mutable std::mutex pins_mutex_;  // guards pins_; a leaf lock
+    std::unique_ptr<Mutex> login_mutex_;  // guards pins_; a leaf lock
     std::unique_ptr<Transport> transport_;
     JpkiApp app_;
     unsigned long card_events_;
@@ -110,7 +111,7 @@ private:
     std::optional<crypto::CertificateInfo> user_info_[2];
     struct ObjectCache;
     std::unique_ptr<ObjectCache> objects_[2];
-    bool pss_available_ = true;
+    PssTrust pss_trust_ = PssTrust::Trusted;
 };
 
 }  // namespace jpki::p11

@@ -6,6 +6,8 @@
 
 namespace jpki::p11 {
 
+struct SessionCall;
+
 // General and slot/token management (token_functions.cpp)
 void get_info(CK_INFO_PTR info);
 void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
@@ -30,7 +32,8 @@ void get_object_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULON
 void get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
 void get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info);
 
-// Signatures, verification, digests (crypto_functions.cpp)
+// Signatures (sign_functions.cpp), verification (verify_functions.cpp), digests
+// (digest_functions.cpp)
 void sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key);
 void sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
 void sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
@@ -46,13 +49,11 @@ void digest_final(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR out_l
 // No key of this token can be digested (its private key never leaves the card).
 void digest_key(CK_SESSION_HANDLE session);
 // C_Login(CKU_CONTEXT_SPECIFIC): the PIN for the signature in progress.
-void login_context_specific(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
+void login_context_specific(const SessionCall& call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 
-// For functions the token cannot do: checks the module is initialised and the session or slot
-// valid, then throws the code the specification gives for a read-only token.
-void require_session(CK_SESSION_HANDLE session);
-void require_slot(CK_SLOT_ID slot);
-// The same for a slot that must hold a token (CKR_TOKEN_NOT_PRESENT otherwise).
-void require_token(CK_SLOT_ID slot);
+// For functions the token cannot do: checks that the module is initialised and the session
+// (or the slot's token) valid, then throws `rv`.
+[[noreturn]] void refuse_for_session(CK_SESSION_HANDLE session, CK_RV rv);
+[[noreturn]] void refuse_for_token(CK_SLOT_ID slot, CK_RV rv);
 
 }  // namespace jpki::p11

@@ -22,6 +22,13 @@ const Mechanism kMechanisms[] = {
     {CKM_SHA384, MechFamily::Digest, HashAlg::Sha384},
     {CKM_SHA512, MechFamily::Digest, HashAlg::Sha512},
 };
+
+// Whether a key on its card can make signatures of this mechanism.
+bool key_can(const KeyInfo& key, PssTrust pss, const Mechanism& m) {
+    if (m.family == MechFamily::Digest) return false;
+    if (key.algorithm != KeyAlgorithm::Rsa) return false;  // every signature row is RSA
+    return !is_pss(m) || (key.pss_mode && pss == PssTrust::Trusted);
+}
 }  // namespace
 
 const Mechanism* find_mechanism(CK_MECHANISM_TYPE type) {
@@ -32,17 +39,17 @@ const Mechanism* find_mechanism(CK_MECHANISM_TYPE type) {
 
 bool is_pss(const Mechanism& m) { return m.family == MechFamily::RsaPss || m.family == MechFamily::HashRsaPss; }
 
-std::vector<CK_MECHANISM_TYPE> signature_mechanisms(bool pss) {
+std::vector<CK_MECHANISM_TYPE> signature_mechanisms(const KeyInfo& key, PssTrust pss) {
     std::vector<CK_MECHANISM_TYPE> out;
     for (const Mechanism& m : kMechanisms)
-        if (m.family != MechFamily::Digest && (pss || !is_pss(m))) out.push_back(m.type);
+        if (key_can(key, pss, m)) out.push_back(m.type);
     return out;
 }
 
-std::vector<CK_MECHANISM_TYPE> token_mechanisms(bool pss) {
+std::vector<CK_MECHANISM_TYPE> token_mechanisms(const KeyInfo& key, PssTrust pss) {
     std::vector<CK_MECHANISM_TYPE> out;
     for (const Mechanism& m : kMechanisms)
-        if (pss || !is_pss(m)) out.push_back(m.type);
+        if (m.family == MechFamily::Digest || key_can(key, pss, m)) out.push_back(m.type);
     return out;
 }
 

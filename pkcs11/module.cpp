@@ -1,14 +1,14 @@
 #include "pkcs11/module.h"
 
 #include "card/card_error.h"
-#include "card/trace.h"
+#include "common/trace.h"
 #include "pkcs11/pkcs11_error.h"
 
 #include <pthread.h>
 
 #include <chrono>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <vector>
 
 namespace jpki::p11 {
@@ -48,25 +48,31 @@ bool stale_locked() { return g_state && g_state->fork_generation != g_fork_gener
 
 }  // namespace
 
-void ModuleState::refresh(std::unique_lock<Mutex>& lock, bool identify) {
+void ModuleState::refresh(std::unique_lock<Mutex>& lock, IdentifyCards which) {
     for (CK_SLOT_ID gone : slots.refresh(*provider)) sessions.close_slot(gone);
-    if (!identify) return;
-    for (const SlotTable::Unidentified& u : slots.take_unidentified()) {
+    if (which.scope == IdentifyCards::Scope::None) return;
+    std::optional<std::size_t> only_reader;
+    if (which.scope == IdentifyCards::Scope::OneSlot) {
+        if (which.slot >= slots.slots().size()) return;  // the caller reports the bad slot
+        only_reader = slots.slots()[which.slot].reader;
+    }
+    for (const SlotTable::Unidentified& u : slots.take_unidentified(only_reader)) {
         // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock;
         // calls meanwhile see its slots without a token, and get a slot event when it is there.
         std::shared_ptr<CardState> card;
-        bool passing = false;  // a failure worth another try later
+        bool transient = false;  // a failure worth another try later (busy, not answering)
         lock.unlock();
         try {
-            card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.make());
+            card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.maker());
         } catch (const CardError& e) {
-            passing = e.code() != CardErrc::NotJpki && e.code() != CardErrc::MalformedResponse;
-            trace_line("reader '" + u.name + "': " + (passing ? "card not identified yet: " : "no usable JPKI card: ") + e.what());
+            transient = e.code() != CardErrc::NotJpki && e.code() != CardErrc::MalformedResponse;
+            trace_line("reader '" + u.name + "': " + (transient ? "card not identified yet: " : "no usable JPKI card: ") +
+                       e.what());
         } catch (const std::exception& e) {
             trace_line("reader '" + u.name + "': no usable JPKI card: " + e.what());
         }
         lock.lock();
-        if (passing) slots.retry_later(u);
+        if (transient) slots.retry_later(u);
         else slots.attach(u, std::move(card));
     }
 }
@@ -93,7 +99,7 @@ CK_RV initialize(CK_VOID_PTR args) {
     st->mutexes = mutexes;
     st->mutex = mutexes.make();
     st->fork_generation = g_fork_generation.load();
-    st->provider = make_reader_provider();
+    st->provider = make_reader_provider(mutexes.maker());
     g_state = std::move(st);
     return CKR_OK;
 }
@@ -112,12 +118,10 @@ CK_RV finalize(CK_VOID_PTR reserved) {
     }
     st->finalized = true;
     st->provider->cancel();  // wakes C_WaitForSlotEvent, which then answers NOT_INITIALIZED
-    // Let the waiters leave before returning (the caller may unload the library next).
-    for (int i = 0; i < 100 && st->waiters.load() > 0; ++i) {
-        st->provider->cancel();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::lock_guard<Mutex> lock(*st->mutex);
+    std::unique_lock<Mutex> lock(*st->mutex);
+    // Let the waiters leave before returning (the caller may unload the library next). A
+    // waiter sees the cancel within one wait slice; the bound is for a wait stuck in pcscd.
+    st->waiters_left.wait_for(lock, std::chrono::seconds(5), [&] { return st->waiters == 0; });
     st->sessions.clear();
     for (const Slot& s : st->slots.slots())
         if (auto& card = st->slots.reader_of(s).card) card->wipe();

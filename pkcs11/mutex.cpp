@@ -6,15 +6,6 @@ namespace jpki::p11 {
 
 namespace {
 
-class NativeMutex : public Mutex {
-public:
-    void lock() override { m_.lock(); }
-    void unlock() override { m_.unlock(); }
-
-private:
-    std::mutex m_;
-};
-
 class CallbackMutex : public Mutex {
 public:
     explicit CallbackMutex(const CK_C_INITIALIZE_ARGS& args) : args_(args) {
@@ -37,7 +28,7 @@ MutexFactory::MutexFactory(const CK_C_INITIALIZE_ARGS& args) : callbacks_(true),
 
 std::unique_ptr<Mutex> MutexFactory::make() const {
     if (callbacks_) return std::make_unique<CallbackMutex>(args_);
-    return std::make_unique<NativeMutex>();
+    return make_native_mutex();
 }
 
 }  // namespace jpki::p11

@@ -1,21 +1,15 @@
 // Locks as CK_C_INITIALIZE_ARGS asks for them: the application's mutex callbacks when it gives
-// them without CKF_OS_LOCKING_OK, otherwise native mutexes. BasicLockable, so std::lock_guard
-// and std::unique_lock work with it.
+// them without CKF_OS_LOCKING_OK, otherwise native mutexes.
 #pragma once
 
+#include "common/mutex.h"
 #include "pkcs11/pkcs11.h"
 
 #include <memory>
-#include <mutex>
 
 namespace jpki::p11 {
 
-class Mutex {
-public:
-    virtual ~Mutex() = default;
-    virtual void lock() = 0;
-    virtual void unlock() = 0;
-};
+using jpki::Mutex;
 
 class MutexFactory {
 public:
@@ -24,6 +18,10 @@ public:
     // The application's callbacks (all four non-null).
     explicit MutexFactory(const CK_C_INITIALIZE_ARGS& args);
     std::unique_ptr<Mutex> make() const;
+    // The same, for layers that take a MutexMaker.
+    MutexMaker maker() const {
+        return [f = *this] { return f.make(); };
+    }
     bool uses_callbacks() const { return callbacks_; }
 
 private:

@@ -1,8 +1,8 @@
 // C_FindObjects*, C_GetAttributeValue, C_GetObjectSize, C_GetMechanismList, C_GetMechanismInfo.
-#include "pkcs11/card_access.h"
-#include "pkcs11/session_context.h"
+#include "pkcs11/call.h"
 #include "pkcs11/functions.h"
 #include "pkcs11/objects.h"
+#include "pkcs11/output.h"
 
 #include <algorithm>
 #include <cstring>
@@ -18,10 +18,8 @@ struct VisibleObjects {
     bool visible(const Object& o) const { return user || !o.is_private; }
 };
 
-VisibleObjects visible_objects(const SessionContext& c) {
-    return with_card(*c.st, c.slot, c.card, [&](CardState& card) {
-        return VisibleObjects{card.objects(c.role, c.slot), card.logged_in(c.role)};
-    });
+VisibleObjects visible_objects(const SessionCall& c) {
+    return c.on_card([&](CardState& card) { return VisibleObjects{card.objects(c.role, c.slot), card.logged_in(c.role)}; });
 }
 
 const Object& find_visible(const VisibleObjects& objects, CK_OBJECT_HANDLE handle) {
@@ -44,42 +42,36 @@ bool matches(const Object& o, const CK_ATTRIBUTE* templ, CK_ULONG count) {
 }  // namespace
 
 void find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
-    if (!templ && count) fail(CKR_ARGUMENTS_BAD);
-    for (CK_ULONG i = 0; i < count; ++i)
-        if (!templ[i].pValue && templ[i].ulValueLen) fail(CKR_ARGUMENTS_BAD);
-    SessionContext c = session_context(handle);
-    {
-        std::lock_guard<Mutex> lock(*c.st->mutex);
-        if (c.st->sessions.get(handle).find) fail(CKR_OPERATION_ACTIVE);
-    }
-    auto op = std::make_shared<FindOperation>();
-    const VisibleObjects objects = visible_objects(c);
-    for (const Object& o : *objects.all)
-        if (objects.visible(o) && matches(o, templ, count)) op->matches.push_back(o.handle);
-    std::lock_guard<Mutex> lock(*c.st->mutex);
-    Session& s = c.st->sessions.get(handle);
-    if (s.find) fail(CKR_OPERATION_ACTIVE);
-    s.find = std::move(op);
+    state();
+    require_args(templ || !count);
+    for (CK_ULONG i = 0; i < count; ++i) require_args(templ[i].pValue || !templ[i].ulValueLen);
+    with_session(handle, Need::Token, [&](const SessionCall& c) {
+        if (c.on_session([](Session& s) { return s.find != nullptr; })) fail(CKR_OPERATION_ACTIVE);
+        auto op = std::make_shared<FindOperation>();
+        const VisibleObjects objects = visible_objects(c);
+        for (const Object& o : *objects.all)
+            if (objects.visible(o) && matches(o, templ, count)) op->matches.push_back(o.handle);
+        begin_operation(c, &Session::find, std::move(op));
+    });
 }
 
 void find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count) {
-    if (!out || !count) fail(CKR_ARGUMENTS_BAD);
-    auto st = state();
-    std::lock_guard<Mutex> lock(*st->mutex);
-    Session& s = st->sessions.get(handle);
-    if (!s.find) fail(CKR_OPERATION_NOT_INITIALIZED);
-    FindOperation& f = *s.find;
-    CK_ULONG n = 0;
-    while (n < max && f.next < f.matches.size()) out[n++] = f.matches[f.next++];
-    *count = n;
+    state();
+    require_args(out && count);
+    with_session(handle, Need::Token, [&](const SessionCall& c) {
+        with_operation(c, &Session::find, [&](FindOperation& f) {
+            CK_ULONG n = 0;
+            while (n < max && f.next < f.matches.size()) out[n++] = f.matches[f.next++];
+            *count = n;
+            return Operation::Continues;  // until C_FindObjectsFinal
+        });
+    });
 }
 
 void find_objects_final(CK_SESSION_HANDLE handle) {
-    auto st = state();
-    std::lock_guard<Mutex> lock(*st->mutex);
-    Session& s = st->sessions.get(handle);
-    if (!s.find) fail(CKR_OPERATION_NOT_INITIALIZED);
-    s.find.reset();
+    with_session(handle, Need::Token, [&](const SessionCall& c) {
+        with_operation(c, &Session::find, [](FindOperation&) { return Operation::Ends; });
+    });
 }
 
 // PKCS#11 2.40 section 5.7, C_GetAttributeValue. For each template entry:
@@ -92,8 +84,9 @@ void find_objects_final(CK_SESSION_HANDLE handle) {
 // Every entry is processed; pValue itself is never written. Of several errors, the one
 // returned is SENSITIVE, then TYPE_INVALID, then BUFFER_TOO_SMALL.
 CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count) {
-    if (!templ && count) fail(CKR_ARGUMENTS_BAD);
-    SessionContext c = session_context(handle);
+    state();
+    require_args(templ || !count);
+    const SessionCall c = session_call(handle, Need::Token);
     const VisibleObjects objects = visible_objects(c);
     const Object& o = find_visible(objects, object);
     bool sensitive = false, invalid = false, too_small = false;
@@ -123,61 +116,52 @@ CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_
 }
 
 void get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG_PTR size) {
-    if (!size) fail(CKR_ARGUMENTS_BAD);
-    SessionContext c = session_context(handle);
-    find_visible(visible_objects(c), object);
-    *size = CK_UNAVAILABLE_INFORMATION;  // the card's objects take no memory the caller could plan for
+    state();
+    require_args(size != nullptr);
+    with_session(handle, Need::Token, [&](const SessionCall& c) {
+        find_visible(visible_objects(c), object);
+        *size = CK_UNAVAILABLE_INFORMATION;  // the card's objects take no memory the caller could plan for
+    });
 }
 
 namespace {
-// The mechanisms of a slot's token (PSS only while the card's PSS mode is trusted).
-std::vector<CK_MECHANISM_TYPE> slot_mechanisms(CK_SLOT_ID slot) {
-    auto st = state();
-    std::shared_ptr<CardState> card;
-    {
-        std::unique_lock<Mutex> lock(*st->mutex);
-        st->refresh(lock);
-        card = st->slots.token_card(slot);
-        if (!card) fail(CKR_TOKEN_NOT_PRESENT);
-    }
-    bool pss;
-    {
-        std::lock_guard<Mutex> lock(card->mutex());
-        pss = card->pss_available();
-    }
-    return token_mechanisms(pss);
+// The mechanisms of a slot's token (PSS only while the card's PSS mode is trusted), and its key.
+struct SlotMechanisms {
+    std::vector<CK_MECHANISM_TYPE> types;
+    KeyInfo key;
+};
+
+SlotMechanisms slot_mechanisms(CK_SLOT_ID slot) {
+    return with_slot(slot, SlotNeed::Token, [&](const SlotCall& c) {
+        std::lock_guard<Mutex> lock(c.card->mutex());
+        const KeyInfo& key = c.card->key(c.role);
+        return SlotMechanisms{token_mechanisms(key, c.card->pss_trust()), key};
+    });
 }
 }  // namespace
 
 void get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
-    if (!count) fail(CKR_ARGUMENTS_BAD);
-    const auto mechs = slot_mechanisms(slot);
-    if (!list) {
-        *count = mechs.size();
-        return;
-    }
-    if (*count < mechs.size()) {
-        *count = mechs.size();
-        fail(CKR_BUFFER_TOO_SMALL);
-    }
-    std::copy(mechs.begin(), mechs.end(), list);
-    *count = mechs.size();
+    state();
+    require_args(count != nullptr);
+    copy_out(slot_mechanisms(slot).types, list, count);
 }
 
 void get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
-    if (!info) fail(CKR_ARGUMENTS_BAD);
-    const auto mechs = slot_mechanisms(slot);
+    state();
+    require_args(info != nullptr);
+    const SlotMechanisms mechs = slot_mechanisms(slot);
     const Mechanism* m = find_mechanism(type);
     // Clients (GnuTLS) ask for a mechanism directly instead of reading the list: anything not
     // in this token's list is invalid here too.
-    if (!m || std::find(mechs.begin(), mechs.end(), type) == mechs.end()) fail(CKR_MECHANISM_INVALID);
+    if (!m || std::find(mechs.types.begin(), mechs.types.end(), type) == mechs.types.end())
+        fail(CKR_MECHANISM_INVALID);
     std::memset(info, 0, sizeof *info);
     if (m->family == MechFamily::Digest) {
         info->flags = CKF_DIGEST;
         return;
     }
-    info->ulMinKeySize = kKeyBits;
-    info->ulMaxKeySize = kKeyBits;
+    info->ulMinKeySize = mechs.key.bits;
+    info->ulMaxKeySize = mechs.key.bits;
     info->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
 }
 

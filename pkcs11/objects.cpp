@@ -1,6 +1,6 @@
 #include "pkcs11/objects.h"
 
-#include <openssl/sha.h>
+#include "crypto/digest.h"
 
 #include <cstring>
 
@@ -8,74 +8,173 @@ namespace jpki::p11 {
 
 namespace {
 
-// CKA_ID of each object, as OpenSC's JPKI emulation numbers them: applications that met the
-// card through OpenSC find the same IDs.
-const std::uint8_t kIdAuthPair = 0x01, kIdSignPair = 0x02, kIdAuthCa = 0x03, kIdSignCa = 0x04;
+// Who may see an object.
+enum class Visibility {
+    Public,     // before login too
+    AfterLogin  // a private object (CKA_PRIVATE): invisible until C_Login
+};
 
-Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+// One object of a token.
+struct ObjectRow {
+    TokenRole role;
+    ObjectKind kind;
+    CK_OBJECT_CLASS object_class;
+    const char* label;
+    std::uint8_t id;  // CKA_ID, as OpenSC's JPKI emulation numbers them, so applications that
+                      // met the card through OpenSC find the same IDs
+    Visibility visibility;
+    CK_ULONG certificate_category;  // certificates only
+};
 
+// The signature certificate carries the holder's name, address, birth date and sex: private,
+// like its public key (from which the certificate could be found). The CA certificates are
+// public on both tokens; the private keys are private. C_FindObjects answers in this order.
+constexpr ObjectRow kObjectRows[] = {
+    {TokenRole::Auth, ObjectKind::CaCert, CKO_CERTIFICATE, "Authentication CA Certificate", 0x03, Visibility::Public,
+     CK_CERTIFICATE_CATEGORY_AUTHORITY},
+    {TokenRole::Auth, ObjectKind::UserCert, CKO_CERTIFICATE, "Authentication Certificate", 0x01, Visibility::Public,
+     CK_CERTIFICATE_CATEGORY_TOKEN_USER},
+    {TokenRole::Auth, ObjectKind::PublicKey, CKO_PUBLIC_KEY, "Authentication Key", 0x01, Visibility::Public, 0},
+    {TokenRole::Auth, ObjectKind::PrivateKey, CKO_PRIVATE_KEY, "Authentication Key", 0x01, Visibility::AfterLogin, 0},
+    {TokenRole::Sign, ObjectKind::CaCert, CKO_CERTIFICATE, "Digital Signature CA Certificate", 0x04, Visibility::Public,
+     CK_CERTIFICATE_CATEGORY_AUTHORITY},
+    {TokenRole::Sign, ObjectKind::UserCert, CKO_CERTIFICATE, "Digital Signature Certificate", 0x02,
+     Visibility::AfterLogin, CK_CERTIFICATE_CATEGORY_TOKEN_USER},
+    {TokenRole::Sign, ObjectKind::PublicKey, CKO_PUBLIC_KEY, "Digital Signature Key", 0x02, Visibility::AfterLogin, 0},
+    {TokenRole::Sign, ObjectKind::PrivateKey, CKO_PRIVATE_KEY, "Digital Signature Key", 0x02, Visibility::AfterLogin,
+     0},
+};
+
+// What an attribute value is computed from.
+struct Source {
+    const ObjectRow& row;
+    const crypto::CertificateInfo& cert;  // the object's certificate (the user's for keys)
+    const KeyInfo& key;
+    const std::vector<CK_MECHANISM_TYPE>& mechanisms;
+};
+using ValueFn = Bytes (*)(const Source&);
+
+// The kinds of object an attribute belongs to, as a bit set.
+using Kinds = unsigned;
+constexpr Kinds bit(ObjectKind k) { return 1u << static_cast<unsigned>(k); }
+constexpr Kinds kCerts = bit(ObjectKind::UserCert) | bit(ObjectKind::CaCert);
+constexpr Kinds kPublicKey = bit(ObjectKind::PublicKey);
+constexpr Kinds kPrivateKey = bit(ObjectKind::PrivateKey);
+constexpr Kinds kKeys = kPublicKey | kPrivateKey;
+constexpr Kinds kAll = kCerts | kKeys;
+
+enum class Secrecy {
+    Readable,
+    Sensitive  // exists, never revealed (CKR_ATTRIBUTE_SENSITIVE): the card's secret key parts
+};
+
+struct AttributeRow {
+    CK_ATTRIBUTE_TYPE type;
+    Kinds kinds;
+    ValueFn value;
+    Secrecy secrecy = Secrecy::Readable;
+};
+
+template <bool V>
+Bytes flag(const Source&) {
+    return attr_bool(V);
+}
+template <CK_ULONG V>
+Bytes number(const Source&) {
+    return attr_ulong(V);
+}
+Bytes nothing(const Source&) { return Bytes{}; }
+Bytes text(const char* s) { return Bytes(s, s + std::strlen(s)); }
 // CK_DATE: "YYYYMMDD" as 8 characters; empty when unknown.
-Bytes date(const std::string& yyyymmdd) { return yyyymmdd.size() == 8 ? text(yyyymmdd) : Bytes{}; }
-
-Bytes check_value(const Bytes& der) {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(der.data(), der.size(), digest);
-    return Bytes(digest, digest + 3);
+Bytes date(const std::string& yyyymmdd) {
+    return yyyymmdd.size() == 8 ? Bytes(yyyymmdd.begin(), yyyymmdd.end()) : Bytes{};
+}
+Bytes mechanism_list(const std::vector<CK_MECHANISM_TYPE>& m) {
+    Bytes out(m.size() * sizeof(CK_MECHANISM_TYPE));
+    if (!m.empty()) std::memcpy(out.data(), m.data(), out.size());
+    return out;
 }
 
-const char* role_name(TokenRole role) { return role == TokenRole::Auth ? "Authentication" : "Digital Signature"; }
+// PKCS#11 2.40 sections 4.4-4.9 and 2.1 (RSA), for a read-only token whose keys never leave
+// the card.
+const AttributeRow kAttributeRows[] = {
+    // Storage objects (4.4)
+    {CKA_CLASS, kAll, [](const Source& s) { return attr_ulong(s.row.object_class); }},
+    {CKA_TOKEN, kAll, flag<true>},
+    {CKA_PRIVATE, kAll, [](const Source& s) { return attr_bool(s.row.visibility == Visibility::AfterLogin); }},
+    {CKA_MODIFIABLE, kAll, flag<false>},
+    {CKA_COPYABLE, kAll, flag<false>},
+    {CKA_DESTROYABLE, kAll, flag<false>},
+    {CKA_LABEL, kAll, [](const Source& s) { return text(s.row.label); }},
+    {CKA_ID, kAll, [](const Source& s) { return Bytes{s.row.id}; }},
+    // Certificates (4.6) and X.509 certificates (4.6.3)
+    {CKA_CERTIFICATE_TYPE, kCerts, number<CKC_X_509>},
+    {CKA_TRUSTED, kCerts | kPublicKey, flag<false>},
+    {CKA_CERTIFICATE_CATEGORY, kCerts, [](const Source& s) { return attr_ulong(s.row.certificate_category); }},
+    // The first three bytes of the certificate's SHA-1.
+    {CKA_CHECK_VALUE, kCerts,
+     [](const Source& s) {
+         Bytes h = crypto::hash(crypto::HashAlg::Sha1, s.cert.der.data(), s.cert.der.size());
+         h.resize(3);
+         return h;
+     }},
+    {CKA_START_DATE, kAll, [](const Source& s) { return date(s.cert.not_before); }},
+    {CKA_END_DATE, kAll, [](const Source& s) { return date(s.cert.not_after); }},
+    {CKA_PUBLIC_KEY_INFO, kAll, [](const Source& s) { return s.cert.public_key_info; }},
+    {CKA_SUBJECT, kAll, [](const Source& s) { return s.cert.subject; }},
+    {CKA_ISSUER, kCerts, [](const Source& s) { return s.cert.issuer; }},
+    {CKA_SERIAL_NUMBER, kCerts, [](const Source& s) { return s.cert.serial_number; }},
+    {CKA_VALUE, kCerts, [](const Source& s) { return s.cert.der; }},
+    {CKA_URL, kCerts, nothing},
+    {CKA_HASH_OF_SUBJECT_PUBLIC_KEY, kCerts, [](const Source& s) { return s.cert.public_key_sha1; }},
+    {CKA_HASH_OF_ISSUER_PUBLIC_KEY, kCerts, nothing},
+    {CKA_JAVA_MIDP_SECURITY_DOMAIN, kCerts, number<0>},
+    {CKA_NAME_HASH_ALGORITHM, kCerts, number<CKM_SHA_1>},
+    // Keys (4.7), RSA keys (2.1.2, 2.1.3)
+    {CKA_KEY_TYPE, kKeys, number<CKK_RSA>},
+    {CKA_DERIVE, kKeys, flag<false>},
+    {CKA_LOCAL, kKeys, flag<false>},
+    {CKA_KEY_GEN_MECHANISM, kKeys, number<CK_UNAVAILABLE_INFORMATION>},
+    {CKA_ALLOWED_MECHANISMS, kKeys, [](const Source& s) { return mechanism_list(s.mechanisms); }},
+    {CKA_MODULUS, kKeys, [](const Source& s) { return s.cert.modulus; }},
+    {CKA_PUBLIC_EXPONENT, kKeys, [](const Source& s) { return s.cert.public_exponent; }},
+    // Public keys (4.8)
+    {CKA_ENCRYPT, kPublicKey, flag<false>},
+    {CKA_VERIFY, kPublicKey, flag<true>},
+    {CKA_VERIFY_RECOVER, kPublicKey, flag<false>},
+    {CKA_WRAP, kPublicKey, flag<false>},
+    {CKA_MODULUS_BITS, kPublicKey, [](const Source& s) { return attr_ulong(s.cert.modulus_bits); }},
+    // Private keys (4.9): they sign, on the card, and nothing else.
+    {CKA_SENSITIVE, kPrivateKey, flag<true>},
+    {CKA_DECRYPT, kPrivateKey, flag<false>},
+    {CKA_SIGN, kPrivateKey, flag<true>},
+    {CKA_SIGN_RECOVER, kPrivateKey, flag<false>},
+    {CKA_UNWRAP, kPrivateKey, flag<false>},
+    {CKA_EXTRACTABLE, kPrivateKey, flag<false>},
+    {CKA_ALWAYS_SENSITIVE, kPrivateKey, flag<true>},
+    {CKA_NEVER_EXTRACTABLE, kPrivateKey, flag<true>},
+    {CKA_WRAP_WITH_TRUSTED, kPrivateKey, flag<false>},
+    // A legally binding signature takes the PIN each time.
+    {CKA_ALWAYS_AUTHENTICATE, kPrivateKey, [](const Source& s) { return attr_bool(s.key.pin_each_signature); }},
+    {CKA_PRIVATE_EXPONENT, kPrivateKey, nothing, Secrecy::Sensitive},
+    {CKA_PRIME_1, kPrivateKey, nothing, Secrecy::Sensitive},
+    {CKA_PRIME_2, kPrivateKey, nothing, Secrecy::Sensitive},
+    {CKA_EXPONENT_1, kPrivateKey, nothing, Secrecy::Sensitive},
+    {CKA_EXPONENT_2, kPrivateKey, nothing, Secrecy::Sensitive},
+    {CKA_COEFFICIENT, kPrivateKey, nothing, Secrecy::Sensitive},
+};
 
-void common_storage(Object& o, CK_OBJECT_CLASS cls, const std::string& label, std::uint8_t id) {
-    o.attributes[CKA_CLASS] = attr_ulong(cls);
-    o.attributes[CKA_TOKEN] = attr_bool(true);
-    o.attributes[CKA_PRIVATE] = attr_bool(o.is_private);
-    o.attributes[CKA_MODIFIABLE] = attr_bool(false);
-    o.attributes[CKA_COPYABLE] = attr_bool(false);
-    o.attributes[CKA_DESTROYABLE] = attr_bool(false);
-    o.attributes[CKA_LABEL] = text(label);
-    o.attributes[CKA_ID] = Bytes{id};
-}
-
-Object certificate_object(CK_SLOT_ID slot, ObjectKind kind, bool is_private, const std::string& label,
-                          std::uint8_t id, CK_ULONG category, const crypto::CertificateInfo& c) {
+Object build(CK_SLOT_ID slot, const Source& source) {
     Object o;
-    o.handle = object_handle(slot, kind);
-    o.kind = kind;
-    o.is_private = is_private;
-    common_storage(o, CKO_CERTIFICATE, label, id);
-    o.attributes[CKA_CERTIFICATE_TYPE] = attr_ulong(CKC_X_509);
-    o.attributes[CKA_TRUSTED] = attr_bool(false);
-    o.attributes[CKA_CERTIFICATE_CATEGORY] = attr_ulong(category);
-    o.attributes[CKA_CHECK_VALUE] = check_value(c.der);
-    o.attributes[CKA_START_DATE] = date(c.not_before);
-    o.attributes[CKA_END_DATE] = date(c.not_after);
-    o.attributes[CKA_PUBLIC_KEY_INFO] = c.public_key_info;
-    o.attributes[CKA_SUBJECT] = c.subject;
-    o.attributes[CKA_ISSUER] = c.issuer;
-    o.attributes[CKA_SERIAL_NUMBER] = c.serial_number;
-    o.attributes[CKA_VALUE] = c.der;
-    o.attributes[CKA_URL] = Bytes{};
-    o.attributes[CKA_HASH_OF_SUBJECT_PUBLIC_KEY] = c.public_key_sha1;
-    o.attributes[CKA_HASH_OF_ISSUER_PUBLIC_KEY] = Bytes{};
-    o.attributes[CKA_JAVA_MIDP_SECURITY_DOMAIN] = attr_ulong(0);
-    o.attributes[CKA_NAME_HASH_ALGORITHM] = attr_ulong(CKM_SHA_1);
+    o.handle = object_handle(slot, source.row.kind);
+    o.kind = source.row.kind;
+    o.is_private = source.row.visibility == Visibility::AfterLogin;
+    for (const AttributeRow& a : kAttributeRows) {
+        if (!(a.kinds & bit(source.row.kind))) continue;
+        o.attributes[a.type] = a.value(source);
+        if (a.secrecy == Secrecy::Sensitive) o.sensitive.insert(a.type);
+    }
     return o;
-}
-
-void key_common(Object& o, const crypto::CertificateInfo& c, const std::vector<CK_MECHANISM_TYPE>& mechanisms) {
-    o.attributes[CKA_KEY_TYPE] = attr_ulong(CKK_RSA);
-    o.attributes[CKA_START_DATE] = date(c.not_before);
-    o.attributes[CKA_END_DATE] = date(c.not_after);
-    o.attributes[CKA_DERIVE] = attr_bool(false);
-    o.attributes[CKA_LOCAL] = attr_bool(false);
-    o.attributes[CKA_KEY_GEN_MECHANISM] = attr_ulong(CK_UNAVAILABLE_INFORMATION);
-    Bytes mechs(mechanisms.size() * sizeof(CK_MECHANISM_TYPE));
-    if (!mechanisms.empty()) std::memcpy(mechs.data(), mechanisms.data(), mechs.size());
-    o.attributes[CKA_ALLOWED_MECHANISMS] = mechs;
-    o.attributes[CKA_SUBJECT] = c.subject;
-    o.attributes[CKA_MODULUS] = c.modulus;
-    o.attributes[CKA_PUBLIC_EXPONENT] = c.public_exponent;
-    o.attributes[CKA_PUBLIC_KEY_INFO] = c.public_key_info;
 }
 
 }  // namespace
@@ -100,59 +199,15 @@ bool decode_handle(CK_OBJECT_HANDLE handle, CK_SLOT_ID& slot, ObjectKind& kind) 
     return true;
 }
 
-Object make_ca_object(CK_SLOT_ID slot, TokenRole role, const crypto::CertificateInfo& ca) {
-    return certificate_object(slot, ObjectKind::CaCert, false, std::string(role_name(role)) + " CA Certificate",
-                              role == TokenRole::Auth ? kIdAuthCa : kIdSignCa, 2 /* authority */, ca);
-}
-
-std::vector<Object> make_key_objects(CK_SLOT_ID slot, TokenRole role, const crypto::CertificateInfo& user,
-                                     const std::vector<CK_MECHANISM_TYPE>& mechanisms) {
-    // The signature certificate carries name, address, birth date and sex: private, like its
-    // public key (from which the certificate could be found).
-    const bool personal = role == TokenRole::Sign;
-    const std::uint8_t id = role == TokenRole::Auth ? kIdAuthPair : kIdSignPair;
-    const std::string name = role_name(role);
+std::vector<Object> token_objects(CK_SLOT_ID slot, TokenRole role, const TokenCertificates& certs, const KeyInfo& key,
+                                  const std::vector<CK_MECHANISM_TYPE>& mechanisms) {
     std::vector<Object> out;
-    out.push_back(certificate_object(slot, ObjectKind::UserCert, personal, name + " Certificate", id,
-                                     1 /* token user */, user));
-
-    Object pub;
-    pub.handle = object_handle(slot, ObjectKind::PublicKey);
-    pub.kind = ObjectKind::PublicKey;
-    pub.is_private = personal;
-    common_storage(pub, CKO_PUBLIC_KEY, name + " Key", id);
-    key_common(pub, user, mechanisms);
-    pub.attributes[CKA_ENCRYPT] = attr_bool(false);
-    pub.attributes[CKA_VERIFY] = attr_bool(true);
-    pub.attributes[CKA_VERIFY_RECOVER] = attr_bool(false);
-    pub.attributes[CKA_WRAP] = attr_bool(false);
-    pub.attributes[CKA_TRUSTED] = attr_bool(false);
-    pub.attributes[CKA_MODULUS_BITS] = attr_ulong(user.modulus_bits);
-    out.push_back(pub);
-
-    Object priv;
-    priv.handle = object_handle(slot, ObjectKind::PrivateKey);
-    priv.kind = ObjectKind::PrivateKey;
-    priv.is_private = true;
-    common_storage(priv, CKO_PRIVATE_KEY, name + " Key", id);
-    key_common(priv, user, mechanisms);
-    priv.attributes[CKA_SENSITIVE] = attr_bool(true);
-    priv.attributes[CKA_DECRYPT] = attr_bool(false);
-    priv.attributes[CKA_SIGN] = attr_bool(true);
-    priv.attributes[CKA_SIGN_RECOVER] = attr_bool(false);
-    priv.attributes[CKA_UNWRAP] = attr_bool(false);
-    priv.attributes[CKA_EXTRACTABLE] = attr_bool(false);
-    priv.attributes[CKA_ALWAYS_SENSITIVE] = attr_bool(true);
-    priv.attributes[CKA_NEVER_EXTRACTABLE] = attr_bool(true);
-    priv.attributes[CKA_WRAP_WITH_TRUSTED] = attr_bool(false);
-    // A legal signature takes the PIN each time.
-    priv.attributes[CKA_ALWAYS_AUTHENTICATE] = attr_bool(role == TokenRole::Sign);
-    for (CK_ATTRIBUTE_TYPE t : {CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2,
-                                CKA_COEFFICIENT}) {
-        priv.attributes[t] = Bytes{};
-        priv.sensitive.insert(t);
+    for (const ObjectRow& row : kObjectRows) {
+        if (row.role != role) continue;
+        const crypto::CertificateInfo* cert = row.kind == ObjectKind::CaCert ? certs.ca : certs.user;
+        if (!cert) continue;
+        out.push_back(build(slot, Source{row, *cert, key, mechanisms}));
     }
-    out.push_back(priv);
     return out;
 }
 

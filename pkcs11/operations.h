@@ -3,9 +3,9 @@
 
 #include "card/pin.h"
 #include "crypto/digest.h"
-#include "pkcs11/card_state.h"
 #include "pkcs11/mechanisms.h"
 #include "pkcs11/pkcs11.h"
+#include "pkcs11/token_role.h"
 
 #include <optional>
 #include <vector>
@@ -17,27 +17,26 @@ struct FindOperation {
     std::size_t next = 0;
 };
 
-struct SignOperation {
-    const Mechanism* mechanism = nullptr;
-    TokenRole role = TokenRole::Auth;
-    std::optional<crypto::Digest> digest;  // hash-and-sign mechanisms
-    Bytes data;                            // single-part input (RSA_PKCS, RSA_PKCS_PSS)
-    bool multipart = false;                // C_SignUpdate was used
-    bool needs_context_login = false;      // CKA_ALWAYS_AUTHENTICATE key
-    std::optional<Pin> context_pin;        // given by C_Login(CKU_CONTEXT_SPECIFIC), wiped after use
+// The input of an operation that can take its data in parts: hashed as it comes (hash-and-sign
+// mechanisms and digests); the single-part mechanisms take theirs in the one final call.
+struct HashedInput {
+    std::optional<crypto::Digest> digest;
+    bool multipart = false;  // an Update call was made: the single-part call is refused now
 };
 
-struct VerifyOperation {
+struct SignOperation : HashedInput {
     const Mechanism* mechanism = nullptr;
+    std::size_t signature_size = 0;
+    bool needs_context_login = false;  // CKA_ALWAYS_AUTHENTICATE key
+    std::optional<Pin> context_pin;    // given by C_Login(CKU_CONTEXT_SPECIFIC), wiped after use
+};
+
+struct VerifyOperation : HashedInput {
+    const Mechanism* mechanism = nullptr;
+    std::size_t signature_size = 0;
     Bytes certificate;  // DER, the public key's source
-    std::optional<crypto::Digest> digest;
-    Bytes data;
-    bool multipart = false;
 };
 
-struct DigestOperation {
-    std::optional<crypto::Digest> digest;
-    bool multipart = false;
-};
+struct DigestOperation : HashedInput {};
 
 }  // namespace jpki::p11

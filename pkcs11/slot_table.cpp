@@ -1,7 +1,7 @@
 #include "pkcs11/slot_table.h"
 
 #include "card/card_error.h"
-#include "card/trace.h"
+#include "common/trace.h"
 #include "pkcs11/pkcs11_error.h"
 
 #include <algorithm>
@@ -36,8 +36,7 @@ std::vector<CK_SLOT_ID> SlotTable::drop_card(std::size_t reader) {
         for (const Slot& s : slots_)
             if (s.reader == reader) gone.push_back(s.id);
     }
-    r.card_present = false;
-    r.unusable = false;
+    r.phase = CardPhase::None;
     queue_events(reader);
     return gone;
 }
@@ -79,18 +78,18 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
         }
         Reader& r = readers_[index];
         r.attached = true;
-        const bool changed = r.card_present != snap.card_present || r.card_events != snap.card_events;
-        if (changed) {
+        const bool present = r.phase != CardPhase::None;
+        if (present != snap.card_present || r.card_events != snap.card_events) {
             auto dropped = drop_card(index);
             gone.insert(gone.end(), dropped.begin(), dropped.end());
-            r.card_present = snap.card_present;
+            r.phase = snap.card_present ? CardPhase::New : CardPhase::None;
             r.card_events = snap.card_events;
             r.retry_after = {};  // a new card is identified at once
         }
     }
     // A reader that went away keeps its slots, without a token.
     for (std::size_t i = 0; i < readers_.size(); ++i) {
-        if (!readers_[i].attached && (readers_[i].card || readers_[i].card_present)) {
+        if (!readers_[i].attached && readers_[i].phase != CardPhase::None) {
             auto dropped = drop_card(i);
             gone.insert(gone.end(), dropped.begin(), dropped.end());
         }
@@ -98,13 +97,14 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
     return gone;
 }
 
-std::vector<SlotTable::Unidentified> SlotTable::take_unidentified() {
+std::vector<SlotTable::Unidentified> SlotTable::take_unidentified(std::optional<std::size_t> only_reader) {
     std::vector<Unidentified> out;
+    const auto now = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < readers_.size(); ++i) {
         Reader& r = readers_[i];
-        if (r.attached && r.card_present && !r.card && !r.unusable && !r.identifying &&
-            std::chrono::steady_clock::now() >= r.retry_after) {
-            r.identifying = true;
+        if (only_reader && *only_reader != i) continue;
+        if (r.attached && r.phase == CardPhase::New && now >= r.retry_after) {
+            r.phase = CardPhase::Identifying;
             out.push_back({i, r.name, r.card_events});
         }
     }
@@ -113,27 +113,25 @@ std::vector<SlotTable::Unidentified> SlotTable::take_unidentified() {
 
 void SlotTable::attach(const Unidentified& u, std::shared_ptr<CardState> card) {
     Reader& r = readers_[u.reader];
-    r.identifying = false;
-    if (!r.card_present || r.card_events != u.card_events || r.card || r.unusable) return;  // changed meanwhile
+    if (r.phase != CardPhase::Identifying || r.card_events != u.card_events) return;  // changed meanwhile
     r.card = std::move(card);
-    r.unusable = !r.card;
+    r.phase = r.card ? CardPhase::Ready : CardPhase::Unusable;
     if (r.token_missed) queue_events(u.reader);
     r.token_missed = false;
 }
 
 void SlotTable::retry_later(const Unidentified& u) {
     Reader& r = readers_[u.reader];
-    r.identifying = false;
+    if (r.phase != CardPhase::Identifying || r.card_events != u.card_events) return;
+    r.phase = CardPhase::New;
     r.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 }
 
 std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {
     const Slot& s = slot(id);
     Reader& r = readers_[s.reader];
-    if (!r.card) {
-        if (r.identifying) r.token_missed = true;
-        return nullptr;
-    }
+    if (r.phase == CardPhase::Identifying) r.token_missed = true;
+    if (r.phase != CardPhase::Ready) return nullptr;
     if (s.role == TokenRole::Sign && !r.card->has_sign_token()) return nullptr;
     return r.card;
 }

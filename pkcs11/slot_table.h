@@ -12,21 +12,29 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace jpki::p11 {
 
+// What is known of the card in a reader.
+enum class CardPhase {
+    None,         // no card
+    New,          // a card not identified yet (after a transient failure: not before retry_after)
+    Identifying,  // a thread is identifying it, without the module lock
+    Ready,        // identified: Reader::card is set
+    Unusable,     // not a JPKI card, or it answered nonsense
+};
+
 struct Reader {
     std::string name;
-    bool card_present = false;
+    bool attached = false;  // the reader is known to the provider now
+    CardPhase phase = CardPhase::None;
     unsigned long card_events = 0;
-    bool attached = false;      // the reader is known to the provider now
-    bool unusable = false;      // the card in it is not a JPKI card (or failed to answer)
-    bool identifying = false;   // a thread is identifying the card in it (without the module lock)
-    bool token_missed = false;  // a call found no token while it was being identified
-    // After a transient failure to identify the card (busy, unresponsive): not before this.
     std::chrono::steady_clock::time_point retry_after{};
+    // While Identifying, a call was told the slot had no token: it gets a slot event later.
+    bool token_missed = false;
     std::shared_ptr<CardState> card;
 };
 
@@ -48,9 +56,9 @@ public:
         std::string name;
         unsigned long card_events;
     };
-    // The cards to identify now; each is marked as being identified, so that no other call
-    // identifies it too (until then its slots show no token).
-    std::vector<Unidentified> take_unidentified();
+    // The cards to identify now (of one reader only, when given); each is marked as being
+    // identified, so that no other call identifies it too (until then its slots show no token).
+    std::vector<Unidentified> take_unidentified(std::optional<std::size_t> only_reader);
     // Installs the result of identifying a card (null: not a usable JPKI card), unless the
     // reader changed meanwhile; if a call meanwhile was told there was no token, queues the
     // slots' event again: the token is there now.

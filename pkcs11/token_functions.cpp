@@ -1,12 +1,13 @@
 // C_GetInfo, C_GetSlotList, C_GetSlotInfo, C_GetTokenInfo, C_WaitForSlotEvent.
-#include "pkcs11/card_access.h"
+#include "common/scope_exit.h"
+#include "pkcs11/call.h"
 #include "pkcs11/functions.h"
+#include "pkcs11/output.h"
 #include "pkcs11/text_field.h"
 
-#include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace jpki::p11 {
@@ -32,7 +33,7 @@ const char* model_of(TokenKind kind) {
 
 void get_info(CK_INFO_PTR info) {
     state();
-    if (!info) fail(CKR_ARGUMENTS_BAD);
+    require_args(info != nullptr);
     std::memset(info, 0, sizeof *info);
     info->cryptokiVersion = {2, 40};
     set_text(info->manufacturerID, "jpki-pkcs11 project");
@@ -43,65 +44,51 @@ void get_info(CK_INFO_PTR info) {
 
 void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
     auto st = state();
-    if (!count) fail(CKR_ARGUMENTS_BAD);
+    require_args(count != nullptr);
     std::vector<CK_SLOT_ID> ids;
     {
         std::unique_lock<Mutex> lock(*st->mutex);
         // The slots are looked at again on the length query only, so that the call with the
         // buffer answers for the same slots (a card or reader arriving in between would make it
         // fail with CKR_BUFFER_TOO_SMALL, which NSS takes as a failure).
-        if (!list || !st->slots_listed) st->refresh(lock);
+        if (!list || !st->slots_listed) st->refresh(lock, IdentifyCards::all());
         st->slots_listed = true;
         for (const Slot& s : st->slots.slots())
             if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
     }
-    if (!list) {
-        *count = ids.size();
-        return;
-    }
-    if (*count < ids.size()) {
-        *count = ids.size();
-        fail(CKR_BUFFER_TOO_SMALL);
-    }
-    std::copy(ids.begin(), ids.end(), list);
-    *count = ids.size();
+    copy_out(ids, list, count);
 }
 
 void get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
-    auto st = state();
-    if (!info) fail(CKR_ARGUMENTS_BAD);
-    std::unique_lock<Mutex> lock(*st->mutex);
-    st->refresh(lock);
-    const Slot& s = st->slots.slot(slot);
-    std::memset(info, 0, sizeof *info);
-    set_text(info->slotDescription, st->slots.reader_of(s).name);
-    set_text(info->manufacturerID, "PC/SC reader");
-    info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (st->slots.token_present(slot) ? CKF_TOKEN_PRESENT : 0);
+    state();
+    require_args(info != nullptr);
+    with_slot(slot, SlotNeed::Slot, [&](const SlotCall& c) {
+        std::lock_guard<Mutex> lock(*c.st->mutex);
+        std::memset(info, 0, sizeof *info);
+        set_text(info->slotDescription, c.st->slots.reader_of(c.st->slots.slot(slot)).name);
+        set_text(info->manufacturerID, "PC/SC reader");
+        info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (c.card ? CKF_TOKEN_PRESENT : 0);
+    });
 }
 
 void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
-    auto st = state();
-    if (!info) fail(CKR_ARGUMENTS_BAD);
-    std::shared_ptr<CardState> card;
-    TokenRole role;
-    CK_ULONG sessions;
-    {
-        std::unique_lock<Mutex> lock(*st->mutex);
-        st->refresh(lock);
-        role = st->slots.slot(slot).role;
-        card = st->slots.token_card(slot);
-        if (!card) fail(CKR_TOKEN_NOT_PRESENT);
-        sessions = st->sessions.count(slot);
-    }
+    state();
+    require_args(info != nullptr);
+    const SlotCall c = slot_call(slot, SlotNeed::Token);
+    const TokenRole role = c.role;
+    const CK_ULONG sessions = [&] {
+        std::lock_guard<Mutex> lock(*c.st->mutex);
+        return c.st->sessions.count(slot);
+    }();
     const PinRules rules = pin_rules(pin_of(role));
     int tries = 0;
     std::string serial;
     TokenKind kind = TokenKind::Unknown;
     try {
-        with_card(*st, slot, card, [&](CardState& c) {
-            tries = c.tries_left(role, kCounterMaxAge);
-            serial = c.serial();
-            kind = c.token_info().kind;
+        with_card(*c.st, slot, c.card, [&](CardState& card) {
+            tries = card.tries_left(role, kCounterMaxAge);
+            serial = card.serial();
+            kind = card.token_info().kind;
         });
     } catch (const Pkcs11Error& e) {
         if (e.rv() == CKR_DEVICE_REMOVED) fail(CKR_TOKEN_NOT_PRESENT);
@@ -136,12 +123,20 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
 
 CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
     auto st = state();
-    if (reserved || !slot) return CKR_ARGUMENTS_BAD;
-    struct Waiting {
-        std::atomic<int>& n;
-        explicit Waiting(std::atomic<int>& c) : n(c) { ++n; }
-        ~Waiting() { --n; }
-    } waiting(st->waiters);
+    require_args(!reserved && slot);
+    // C_Finalize waits until every waiter has left.
+    {
+        std::lock_guard<Mutex> lock(*st->mutex);
+        ++st->waiters;
+    }
+    ScopeExit leave([&] {
+        try {
+            std::lock_guard<Mutex> lock(*st->mutex);
+            --st->waiters;
+        } catch (...) {  // an application mutex that fails: C_Finalize's wait is bounded
+        }
+        st->waiters_left.notify_all();
+    });
     // Each round either reports an event or blocks until the readers change. New cards are not
     // identified here (card I/O could block this thread where C_Finalize cannot reach it): the
     // next call about their slots does that.
@@ -149,7 +144,7 @@ CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
         if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
         {
             std::unique_lock<Mutex> lock(*st->mutex);
-            st->refresh(lock, false);
+            st->refresh(lock, IdentifyCards::none());
             if (st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
             if (st->slots.pop_event(*slot)) return CKR_OK;
         }

@@ -3,8 +3,8 @@
 // pcscd and exports JPKI_SIM_PID_<n> and JPKI_SIM_LOG_<n>).
 #include "card/card_error.h"
 #include "card/jpki_app.h"
-#include "card/pcsc_transport.h"
-#include "card/reader_monitor.h"
+#include "pcsc/pcsc_transport.h"
+#include "pcsc/reader_monitor.h"
 #include "test/unit/test_support.h"
 
 #include <catch2/catch.hpp>

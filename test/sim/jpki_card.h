@@ -3,7 +3,7 @@
 // (SimTransport) and behind vpcd by the jpki-sim program.
 #pragma once
 
-#include "card/bytes.h"
+#include "common/bytes.h"
 
 #include <openssl/evp.h>
 

@@ -1,6 +1,7 @@
 // crypto/: digests and DigestInfo, certificate parsing, RSA signature checks.
 #include "crypto/certificate.h"
 #include "crypto/digest.h"
+#include "crypto/openssl_ptr.h"
 #include "crypto/rsa_verify.h"
 #include "test/unit/test_support.h"
 
@@ -110,7 +111,7 @@ TEST_CASE("crypto: certificate fields match what OpenSSL reads", "[crypto]") {
 TEST_CASE("crypto: garbage is not a certificate", "[crypto]") {
     CHECK_THROWS(parse_certificate(Bytes{0x30, 0x03, 0x02, 0x01, 0x01}));
     CHECK_THROWS(parse_certificate(Bytes{}));
-    CHECK_THROWS(public_key(Bytes(100, 0xFF)));
+    CHECK_THROWS(verify_pkcs1(Bytes(100, 0xFF), Bytes{1}, Bytes(256, 0)));
 }
 
 TEST_CASE("crypto: PKCS#1 and PSS checks accept the right signature and nothing else", "[crypto]") {
@@ -120,19 +121,19 @@ TEST_CASE("crypto: PKCS#1 and PSS checks accept the right signature and nothing 
     const Bytes msg = {'m'};
     const Bytes di = test::sha256_digest_info(msg);
     Bytes sig = sign_raw(key.get(), di, RSA_PKCS1_PADDING);
-    CHECK(verify_pkcs1_raw(public_key(cert).get(), di, sig));
-    CHECK_FALSE(verify_pkcs1_raw(public_key(other).get(), di, sig));
+    CHECK(verify_pkcs1(cert, di, sig));
+    CHECK_FALSE(verify_pkcs1(other, di, sig));
     Bytes bad = sig;
     bad[10] ^= 1;
-    CHECK_FALSE(verify_pkcs1_raw(public_key(cert).get(), di, bad));
+    CHECK_FALSE(verify_pkcs1(cert, di, bad));
 
     const Bytes h = test::sha256(msg);
     Bytes pss = sign_raw(key.get(), h, RSA_PKCS1_PSS_PADDING, EVP_sha256(), 32);
-    CHECK(verify_pss(public_key(cert).get(), HashAlg::Sha256, HashAlg::Sha256, 32, h, pss));
-    CHECK_FALSE(verify_pss(public_key(cert).get(), HashAlg::Sha256, HashAlg::Sha256, 20, h, pss));
-    CHECK_FALSE(verify_pss(public_key(cert).get(), HashAlg::Sha256, HashAlg::Sha1, 32, h, pss));
+    CHECK(verify_pss(cert, {HashAlg::Sha256, HashAlg::Sha256, 32}, h, pss));
+    CHECK_FALSE(verify_pss(cert, {HashAlg::Sha256, HashAlg::Sha256, 20}, h, pss));
+    CHECK_FALSE(verify_pss(cert, {HashAlg::Sha256, HashAlg::Sha1, 32}, h, pss));
     Bytes pss20 = sign_raw(key.get(), h, RSA_PKCS1_PSS_PADDING, EVP_sha256(), 20);
-    CHECK_FALSE(verify_pss(public_key(cert).get(), HashAlg::Sha256, HashAlg::Sha256, 32, h, pss20));
+    CHECK_FALSE(verify_pss(cert, {HashAlg::Sha256, HashAlg::Sha256, 32}, h, pss20));
     // A PKCS#1 signature is not a PSS one.
-    CHECK_FALSE(verify_pss(public_key(cert).get(), HashAlg::Sha256, HashAlg::Sha256, 32, h, sig));
+    CHECK_FALSE(verify_pss(cert, {HashAlg::Sha256, HashAlg::Sha256, 32}, h, sig));
 }

@@ -467,11 +467,11 @@ TEST_CASE("app: a reader whose warm reset keeps the PIN status gets a power cycl
 TEST_CASE("app: a PIN kept since login is not sent once the counter has moved", "[app][pin]") {
     Fixture f;
     const Bytes di = test::sha256_digest_info(Bytes{8});
-    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, true);  // full counter: sent
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::Kept);  // full counter: sent
     f.card.set_tries_left(false, 2);  // a wrong PIN typed in another program
     const std::size_t before = f.card.verify_with_data_count();
     try {
-        f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, true);
+        f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::Kept);
         FAIL("a kept PIN was sent with the counter at 2");
     } catch (const CardError& e) {
         CHECK(e.code() == CardErrc::StalePin);

@@ -1,7 +1,7 @@
 // Helpers shared by the tests: the generated test PKI, certificates and signature checks.
 #pragma once
 
-#include "card/bytes.h"
+#include "common/bytes.h"
 #include "test/sim/jpki_card.h"
 
 #include <string>

@@ -1,6 +1,6 @@
-#include "card/secure_buffer.h"
+#include "common/secure_buffer.h"
 
-#include <openssl/crypto.h>
+#include "common/secure_memory.h"
 
 #include <cstring>
 #include <stdexcept>
@@ -34,7 +34,7 @@ void SecureBuffer::append(const std::uint8_t* data, std::size_t len) {
 }
 
 void SecureBuffer::clear() noexcept {
-    OPENSSL_cleanse(data_, sizeof data_);
+    secure_wipe(data_, sizeof data_);
     size_ = 0;
 }
 

@@ -1,4 +1,4 @@
-#include "card/trace.h"
+#include "common/trace.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 // A byte buffer for secrets (PINs, VERIFY APDUs): fixed capacity so it never reallocates and
-// leaves copies behind, wiped with OPENSSL_cleanse (which the optimiser cannot drop) when it
+// leaves copies behind, wiped with secure_wipe (which the optimiser cannot drop) when it
 // is cleared or destroyed. Not copyable; movable.
 #pragma once
 

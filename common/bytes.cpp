@@ -1,4 +1,4 @@
-#include "card/bytes.h"
+#include "common/bytes.h"
 
 #include <stdexcept>
 

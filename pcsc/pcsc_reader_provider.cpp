@@ -1,8 +1,8 @@
 // ReaderProvider over pcsc-lite: one context for listing and connecting, and a ReaderMonitor
 // with a context of its own for the blocking wait, so SCardCancel hits exactly that wait.
 #include "card/card_error.h"
-#include "card/pcsc_transport.h"
-#include "card/reader_monitor.h"
+#include "pcsc/pcsc_transport.h"
+#include "pcsc/reader_monitor.h"
 #include "card/reader_provider.h"
 
 #include <algorithm>
@@ -44,7 +44,7 @@ private:
 class PcscReaderProvider : public ReaderProvider {
 public:
     // The waiter starts watching now, so no event between this and the first wait is lost.
-    PcscReaderProvider() {
+    explicit PcscReaderProvider(const MutexMaker& mutexes) : mutex_(mutexes()), wait_mutex_(mutexes()) {
         try {
             waiter_ = std::make_unique<ReaderMonitor>();
             waiter_->refresh();
@@ -55,7 +55,7 @@ public:
 
     std::vector<ReaderSnapshot> readers() override {
         if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<Mutex> lock(*mutex_);
         if (!lister_) lister_ = std::make_unique<ReaderMonitor>();
         try {
             lister_->refresh();
@@ -82,7 +82,7 @@ public:
     bool wait_for_change(long timeout_ms) override {
         // One waiter at a time: two blocking calls on one PC/SC context freeze pcsc-lite's
         // client library for the whole process. Others wait here, and see `cancelled_` after.
-        std::lock_guard<std::mutex> serial(wait_mutex_);
+        std::lock_guard<Mutex> serial(*wait_mutex_);
         // The wait runs in slices: SCardCancel only reaches a call already blocked, so a
         // cancel() just before the wait starts is seen at the next slice at the latest.
         constexpr long kSliceMs = 500;
@@ -91,7 +91,7 @@ public:
             if (cancelled_) throw CardError(CardErrc::Cancelled, "reader provider");
             ReaderMonitor* waiter;
             {
-                std::lock_guard<std::mutex> lock(mutex_);
+                std::lock_guard<Mutex> lock(*mutex_);
                 if (!waiter_) {
                     waiter_ = std::make_unique<ReaderMonitor>();
                     waiter_->refresh();
@@ -109,7 +109,7 @@ public:
             } catch (const CardError& e) {
                 if (e.code() == CardErrc::Cancelled) throw;
                 // pcscd gone or restarted: the next wait starts on a new context.
-                std::lock_guard<std::mutex> lock(mutex_);
+                std::lock_guard<Mutex> lock(*mutex_);
                 stale_waiters_.push_back(std::move(waiter_));
                 throw;
             }
@@ -118,7 +118,7 @@ public:
 
     void cancel() noexcept override {
         cancelled_ = true;
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<Mutex> lock(*mutex_);
         if (waiter_) waiter_->cancel();
     }
 
@@ -131,8 +131,8 @@ public:
     }
 
 private:
-    std::mutex mutex_;       // guards lister_, waiter_, stale_waiters_
-    std::mutex wait_mutex_;  // one blocking wait at a time
+    std::unique_ptr<Mutex> mutex_;       // guards lister_, waiter_, stale_waiters_; a leaf lock
+    std::unique_ptr<Mutex> wait_mutex_;  // one blocking wait at a time; held across it
     std::unique_ptr<ReaderMonitor> lister_;
     std::unique_ptr<ReaderMonitor> waiter_;
     // Waiters whose context went stale: kept (not freed) because another thread might still
@@ -144,6 +144,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ReaderProvider> make_pcsc_reader_provider() { return std::make_unique<PcscReaderProvider>(); }
+std::unique_ptr<ReaderProvider> make_reader_provider(const MutexMaker& mutexes) {
+    return std::make_unique<PcscReaderProvider>(mutexes);
+}
 
 }  // namespace jpki

@@ -4,32 +4,13 @@
 #pragma once
 
 #include "card/transport.h"
+#include "pcsc/pcsc_context.h"
 
 #include <PCSC/winscard.h>
 
 #include <string>
-#include <vector>
 
 namespace jpki {
-
-// Owns an SCARDCONTEXT.
-class PcscContext {
-public:
-    PcscContext();  // throws CardError(NoService)
-    ~PcscContext();
-    PcscContext(const PcscContext&) = delete;  // owns an SCARDCONTEXT
-    PcscContext& operator=(const PcscContext&) = delete;
-
-    SCARDCONTEXT get() const { return ctx_; }
-    // The readers pcscd knows now (empty when there are none).
-    std::vector<std::string> readers() const;
-    // Forgets the handle without releasing it (used in a forked child, where releasing would
-    // break the parent's context).
-    void abandon() noexcept { ctx_ = 0; }
-
-private:
-    SCARDCONTEXT ctx_ = 0;
-};
 
 class PcscTransport : public Transport {
 public:
@@ -64,8 +45,5 @@ private:
     bool was_reset_ = false;
     bool in_transaction_ = false;
 };
-
-// Maps a PC/SC return code to a CardError and throws it; `what` names the call.
-[[noreturn]] void throw_pcsc(LONG rv, const char* what);
 
 }  // namespace jpki

@@ -2,7 +2,7 @@
 // blocked wait can be cancelled (SCardCancel on exactly that context) from another thread.
 #pragma once
 
-#include "card/pcsc_transport.h"
+#include "pcsc/pcsc_context.h"
 
 #include <atomic>
 #include <string>

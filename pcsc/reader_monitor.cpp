@@ -1,6 +1,6 @@
-#include "card/reader_monitor.h"
+#include "pcsc/reader_monitor.h"
 
-#include "card/card_error.h"
+#include "pcsc/pcsc_call.h"
 
 #include <PCSC/pcsclite.h>
 
@@ -33,15 +33,12 @@ bool ReaderMonitor::wait_for_change(long timeout_ms) {
 
     const DWORD timeout = timeout_ms < 0 ? INFINITE : static_cast<DWORD>(timeout_ms);
     // A new reader list is itself a change: look without blocking.
-    LONG rv = SCardGetStatusChange(context_.get(), list_changed ? 0 : timeout, states.data(),
-                                   static_cast<DWORD>(states.size()));
-    if (rv == SCARD_E_CANCELLED) throw CardError(CardErrc::Cancelled, "SCardGetStatusChange");
-    if (rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE) {
-        // A reader went away between the listing and the look: a change; the caller looks
-        // again (our snapshot stays as it was, not emptied).
-        throw CardError(CardErrc::NoReader, "a reader went away while listing");
-    }
-    if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) throw_pcsc(rv, "SCardGetStatusChange");
+    // A reader that went away between the listing and the look (unknown/unavailable) is a
+    // change: the CardError(NoReader) makes the caller look again, with our snapshot kept.
+    const LONG rv = pcsc_check("SCardGetStatusChange",
+                               SCardGetStatusChange(context_.get(), list_changed ? 0 : timeout, states.data(),
+                                                    static_cast<DWORD>(states.size())),
+                               {SCARD_E_TIMEOUT});
 
     bool changed = list_changed;
     readers_.clear();
