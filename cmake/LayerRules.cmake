@@ -32,3 +32,15 @@ function(jpki_forbid target)
   endforeach()
   target_include_directories(${target} BEFORE PRIVATE ${stubs})
 endfunction()
+
+# A test that the rule holds: compiling `#include HEADER` with TARGET's include paths must fail.
+function(jpki_layer_test target header)
+  string(MAKE_C_IDENTIFIER ${header} id)
+  set(probe ${CMAKE_BINARY_DIR}/forbidden-headers/probe_${target}_${id}.cpp)
+  file(WRITE ${probe} "#include ${header}\n")
+  add_test(NAME "build: ${target} cannot include ${header}"
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 -fsyntax-only
+            "-I$<JOIN:$<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>,;-I>" ${probe}
+    COMMAND_EXPAND_LISTS)
+  set_tests_properties("build: ${target} cannot include ${header}" PROPERTIES WILL_FAIL TRUE LABELS unit)
+endfunction()
