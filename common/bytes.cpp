@@ -4,12 +4,12 @@
 
 namespace jpki {
 
-std::string to_hex(const std::uint8_t* data, std::size_t len, bool spaced) {
+std::string to_hex(const std::uint8_t* data, std::size_t len, HexStyle style) {
     static const char digits[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(len * 3);
     for (std::size_t i = 0; i < len; ++i) {
-        if (spaced && i) out += ' ';
+        if (style == HexStyle::Spaced && i) out += ' ';
         out += digits[data[i] >> 4];
         out += digits[data[i] & 0x0F];
     }

@@ -10,9 +10,13 @@ namespace jpki {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// Upper-case hex with a space between bytes ("00 A4 04 0C").
-std::string to_hex(const std::uint8_t* data, std::size_t len, bool spaced = true);
-inline std::string to_hex(const Bytes& b, bool spaced = true) { return to_hex(b.data(), b.size(), spaced); }
+enum class HexStyle {
+    Spaced,  // "00 A4 04 0C"
+    Packed,  // "00A4040C"
+};
+// Upper-case hex.
+std::string to_hex(const std::uint8_t* data, std::size_t len, HexStyle style = HexStyle::Spaced);
+inline std::string to_hex(const Bytes& b, HexStyle style = HexStyle::Spaced) { return to_hex(b.data(), b.size(), style); }
 
 // Parses hex, ignoring spaces and colons; throws std::invalid_argument on anything else.
 Bytes from_hex(const std::string& hex);

@@ -43,7 +43,7 @@ const std::string& CardState::serial() {
         // stable for the card and different between cards.
         const Bytes& cert = certificate(key(TokenRole::Auth).certificate);
         const Bytes digest = crypto::hash(crypto::HashAlg::Sha256, cert.data(), cert.size());
-        serial_ = to_hex(digest.data(), 8, false);
+        serial_ = to_hex(digest.data(), 8, HexStyle::Packed);
     }
     return serial_;
 }

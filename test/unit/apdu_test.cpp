@@ -92,7 +92,7 @@ TEST_CASE("DER lengths are read from the header in every definite form", "[apdu]
 
 TEST_CASE("hex helpers round-trip and reject junk", "[apdu]") {
     CHECK(to_hex(from_hex("00a4:040C")) == "00 A4 04 0C");
-    CHECK(to_hex(from_hex("0102"), false) == "0102");
+    CHECK(to_hex(from_hex("0102"), HexStyle::Packed) == "0102");
     CHECK_THROWS(from_hex("0G"));
     CHECK_THROWS(from_hex("012"));
 }
