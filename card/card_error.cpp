@@ -19,6 +19,7 @@ const char* to_string(CardErrc code) noexcept {
     case CardErrc::CommunicationError: return "communication error";
     case CardErrc::MalformedResponse: return "malformed response from the card";
     case CardErrc::NotJpki: return "not a JPKI card";
+    case CardErrc::OtherCard: return "another card is in the reader";
     case CardErrc::PinIncorrect: return "PIN incorrect";
     case CardErrc::PinBlocked: return "PIN blocked";
     case CardErrc::SecurityStatusNotSatisfied: return "security status not satisfied";
@@ -41,7 +42,7 @@ const char* to_string(CardErrc code) noexcept {
 
 bool is_card_gone(CardErrc code) noexcept {
     return code == CardErrc::CardRemoved || code == CardErrc::NoCard || code == CardErrc::NoReader ||
-           code == CardErrc::NoService;
+           code == CardErrc::NoService || code == CardErrc::OtherCard;
 }
 
 static std::string describe(CardErrc code, const std::string& what, std::uint16_t sw) {

@@ -22,6 +22,7 @@ enum class CardErrc {
     // The card's answer
     MalformedResponse,     // shorter than a status word, wrong length, garbage
     NotJpki,               // the JPKI AP is not on this card
+    OtherCard,             // after a reset, the card in the reader is not the one identified
     // Status words (ISO 7816-4 / JICSAP)
     PinIncorrect,          // 63Cx after VERIFY with data; tries_left = x
     PinBlocked,            // 6983/6984, or 63C0

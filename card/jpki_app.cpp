@@ -46,8 +46,13 @@ TokenKind kind_of(const std::string& label) {
 
 // ---------------------------------------------------------------------------------------------
 JpkiSession::JpkiSession(JpkiApp& app) : app_(app), guard_(app.channel_.transport()) {
-    app_.channel_.transport().take_reset_flag();  // we select the AP anyway
+    // Reset or reconnected underneath us since our last transaction: by another program (our
+    // own resets are not reported), or the card was swapped in a way PC/SC reported as a reset
+    // (it keeps one pending event per handle, and a later reset hides a removal).
+    const bool reset_by_someone = app_.channel_.transport().take_reset_flag();
+    if (reset_by_someone) ++app_.epoch_;
     select_application();
+    if (reset_by_someone && app_.identity_) confirm_identity();
 }
 
 // SELECT by DF name: identifies the card by its application, not its ATR.
@@ -57,31 +62,67 @@ void JpkiSession::select_application() {
     if (!r.ok()) throw_for_sw(r.sw(), "SELECT JPKI AP");
 }
 
+// Nothing is sent to a card that may not be the one identified (no PIN, no signature request)
+// until its EF 0006 and authentication certificate are the same again.
+void JpkiSession::confirm_identity() {
+    if (trace_enabled()) trace_line("card reset by someone else: checking it is still the card identified");
+    const CardIdentity& known = *app_.identity_;
+    bool same;
+    try {
+        same = read_token_info().serial == known.token_info.serial &&
+               (known.auth_certificate.empty() || read_certificate(CertFile::AuthCert) == known.auth_certificate);
+    } catch (const CardError& e) {
+        if (is_card_gone(e.code())) throw;
+        same = false;  // it answers otherwise than the card identified
+    }
+    if (!same) throw CardError(CardErrc::OtherCard, "after a reset");
+    select_application();
+}
+
 JpkiSession::~JpkiSession() {
-    if (!sent_[0] && !sent_[1]) return;
-    // A PIN was presented: lock the card again before the transaction ends.
+    if ((!sent_[0] && !sent_[1]) || locked_) return;
+    // Left by an exception after a PIN was presented: lock the card again before the
+    // transaction ends, by a power cycle if need be.
     try {
         lock_card();
+        return;
     } catch (const CardError& e) {
-        // A card that left (or was powered down) is locked; anything else: not used again.
-        if (!is_card_gone(e.code())) app_.relock_failed_ = true;
+        if (is_card_gone(e.code())) return;  // a card that left (or was powered down) is locked
         try {
             trace_line(std::string("locking the card after VERIFY: ") + e.what());
         } catch (...) {
         }
     } catch (...) {
-        app_.relock_failed_ = true;
+    }
+    try {
+        app_.channel_.transport().unpower_card();
+    } catch (...) {
+        app_.relock_failed_ = true;  // not used again
     }
 }
 
-// Whether a key signs now (a probe that spends no PIN try: 6982 = locked).
+void JpkiSession::finish() {
+    if (!sent_[0] && !sent_[1]) return;
+    locked_ = true;  // on failure too: lock_card power-cycled the card where it could
+    lock_card();
+}
+
+// Whether a key signs now (a probe that spends no PIN try: 6982 = locked). Its input is a
+// well-formed SHA-256 DigestInfo of an all-zero hash, so that a card checking the input before
+// the security status still answers 6982 when locked; no document hashes to zero.
 bool JpkiSession::key_usable(KeyRef key) {
+    static const Bytes kProbeInput = [] {
+        Bytes b = {0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                   0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+        b.resize(b.size() + 32, 0x00);
+        return b;
+    }();
     const KeyInfo& info = app_.key_info(key);
     select_application();
     select_ef(info.key_ef);
-    ResponseApdu r = app_.channel_.transmit(
-        cmd::compute_signature(static_cast<std::uint8_t>(SignScheme::Pkcs1), cmd::kP2CurrentEf, Bytes{0x00},
-                               static_cast<std::uint32_t>(info.signature_size)));
+    ResponseApdu r = app_.channel_.transmit(cmd::compute_signature(static_cast<std::uint8_t>(SignScheme::Pkcs1),
+                                                                   cmd::kP2CurrentEf, kProbeInput,
+                                                                   static_cast<std::uint32_t>(info.signature_size)));
     if (r.sw() == sw::kSecurityStatusNotSatisfied) return false;
     if (r.ok()) return true;
     throw_for_sw(r.sw(), "post-reset check");
@@ -103,14 +144,28 @@ void JpkiSession::lock_card() {
     if (app_.warm_reset_locks_) return;
     // First reset of this card: that a reset clears the security status is single-source, so
     // check it once, with a probe that spends no PIN try; a reader whose warm reset keeps it
-    // gets a power cycle from now on.
-    if (!any_key_usable()) {
+    // gets a power cycle from now on. A probe that cannot tell fails the operation, after a
+    // power cycle (which clears the status on any card).
+    bool unlocked;
+    try {
+        unlocked = any_key_usable();
+    } catch (const CardError& e) {
+        if (is_card_gone(e.code())) throw;
+        trace_line(std::string("the check that the reset locked the card failed (") + e.what() + "): power-cycling it");
+        t.unpower_card();
+        app_.warm_reset_locks_ = false;  // a power cycle from now on, without the probe
+        throw CardError(CardErrc::ConditionsNotSatisfied, "could not check that the card is locked again");
+    }
+    if (!unlocked) {
         app_.warm_reset_locks_ = true;
         return;
     }
     trace_line("a warm reset left the card unlocked: power-cycling it instead, for this card from now on");
     t.unpower_card();
-    if (any_key_usable()) throw CardError(CardErrc::ConditionsNotSatisfied, "card stays unlocked after a power cycle");
+    if (any_key_usable()) {
+        app_.relock_failed_ = true;  // never used again
+        throw CardError(CardErrc::ConditionsNotSatisfied, "card stays unlocked after a power cycle");
+    }
     app_.warm_reset_locks_ = false;
 }
 
@@ -204,14 +259,34 @@ int JpkiSession::pin_tries_left(PinRef ref) {
     return tries;
 }
 
+// A kept PIN may have been changed by another program since the card accepted it. A change
+// needs a correct VERIFY, after which the program resets the card (seen: a new epoch), or
+// leaves it unlocked (seen: the key signs without our VERIFY); the counter not full means
+// someone tried a PIN. In each case the kept PIN is not sent (the token logs out instead).
+void JpkiSession::refuse_if_stale(PinRef ref, PinSource source, int tries) {
+    const std::string name = profile::pin_name(ref);
+    if (tries < pin_rules(ref).max_tries) throw CardError(CardErrc::StalePin, name + ": counter moved", 0, tries);
+    if (source.card_epoch != app_.epoch_) throw CardError(CardErrc::StalePin, name + ": card reset by someone else", 0, tries);
+    bool unlocked;
+    try {
+        unlocked = key_usable(profile::key_of(ref));
+    } catch (const CardError& e) {
+        if (is_card_gone(e.code())) throw;
+        unlocked = true;  // a card that cannot tell: the PIN is not sent on a guess
+    }
+    if (unlocked) throw CardError(CardErrc::StalePin, name + ": card left unlocked by someone else", 0, tries);
+}
+
 void JpkiSession::verify(const Pin& pin, PinSource source) {
     const PinRef ref = pin.ref();
     const std::string name = profile::pin_name(ref);
     // The counter read also settles which VERIFY form the card takes, before any PIN is sent.
     const int tries = pin_tries_left(ref);
     if (tries == 0) throw CardError(CardErrc::PinBlocked, name + " not sent", 0, 0);
-    if (source == PinSource::Kept && tries < pin_rules(ref).max_tries)
-        throw CardError(CardErrc::StalePin, name + " not sent", 0, tries);
+    if (source.kind == PinSource::Kind::Kept) refuse_if_stale(ref, source, tries);
+    // A PIN wiped underneath its owner (a forked child) is never sent: empty, it would read
+    // as the counter query.
+    if (pin.bytes().empty()) throw CardError(CardErrc::StalePin, name + " wiped, not sent", 0, tries);
     const std::uint8_t p2 = *app_.sfi_verify_ ? cmd::p2_short_ef(profile::pin_ef(ref)) : cmd::kP2CurrentEf;
     sent_[index(ref)] = true;
     const std::uint16_t status = app_.channel_.transmit(cmd::verify(p2, pin.bytes())).sw();
@@ -278,12 +353,17 @@ auto JpkiApp::measured(const char* name, F&& f) {
     return f();
 }
 
-std::pair<TokenInfo, CertAvailability> JpkiApp::identify() {
-    return measured("identify", [&] {
+const CardIdentity& JpkiApp::identify() {
+    CardIdentity id = measured("identify", [&] {
         JpkiSession s = open();
-        TokenInfo info = s.read_token_info();
-        return std::make_pair(info, s.read_cert_availability());
+        CardIdentity found;
+        found.token_info = s.read_token_info();
+        found.availability = s.read_cert_availability();
+        if (found.availability.auth) found.auth_certificate = s.read_certificate(CertFile::AuthCert);
+        return found;
     });
+    identity_ = std::move(id);
+    return *identity_;
 }
 
 TokenInfo JpkiApp::read_token_info() {
@@ -303,14 +383,20 @@ int JpkiApp::pin_tries_left(PinRef ref) {
 }
 
 void JpkiApp::check_pin(const Pin& pin) {
-    measured("check-pin", [&] { open().verify(pin); });
+    measured("check-pin", [&] {
+        JpkiSession s = open();
+        s.verify(pin);
+        s.finish();
+    });
 }
 
 Bytes JpkiApp::read_certificate_with_pin(CertFile file, const Pin& pin) {
     return measured("read-cert-pin", [&] {
         JpkiSession s = open();
         s.verify(pin);
-        return s.read_certificate(file);
+        Bytes cert = s.read_certificate(file);
+        s.finish();
+        return cert;
     });
 }
 
@@ -319,7 +405,9 @@ Bytes JpkiApp::sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& 
     return measured("sign", [&] {
         JpkiSession s = open();
         s.verify(pin, source);
-        return s.sign(key, scheme, input);
+        Bytes signature = s.sign(key, scheme, input);
+        s.finish();
+        return signature;
     });
 }
 

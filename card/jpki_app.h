@@ -42,10 +42,27 @@ enum class SignScheme : std::uint8_t {
 };
 
 // Where a PIN about to be sent comes from.
-enum class PinSource {
-    Typed,  // given by the user for this operation
-    Kept,   // kept by the module since an earlier login: sent only while the counter is full,
-            // so a PIN changed elsewhere cannot spend tries in the background
+struct PinSource {
+    enum class Kind {
+        Typed,  // given by the user for this operation
+        Kept,   // kept by the module since an earlier login
+    };
+    Kind kind = Kind::Typed;
+    std::uint64_t card_epoch = 0;  // Kept: JpkiApp::epoch() when the card accepted the PIN
+
+    static PinSource typed() { return {}; }
+    // A kept PIN is sent only while nothing suggests it may have changed: the card seen reset
+    // by another program since (a PIN change needs a VERIFY, and everything that unlocks a
+    // card ends with a reset), or a counter that is not full.
+    static PinSource kept_since(std::uint64_t epoch) { return {Kind::Kept, epoch}; }
+};
+
+// What tells this card from another: EF 0006 and the authentication certificate, read when
+// the card is identified and compared again after every reset by someone else.
+struct CardIdentity {
+    TokenInfo token_info;
+    CertAvailability availability;
+    Bytes auth_certificate;  // empty when the card has none
 };
 
 class JpkiApp;
@@ -66,8 +83,13 @@ public:
     int pin_tries_left(PinRef ref);
     // Checks the counter, refuses a blocked PIN without sending it, then one VERIFY.
     // Throws PinIncorrect (with tries left) or PinBlocked. Never retried. A kept PIN is not
-    // sent once the counter moved (CardErrc::StalePin).
-    void verify(const Pin& pin, PinSource source = PinSource::Typed);
+    // sent when it may have changed (CardErrc::StalePin; see PinSource::kept_since).
+    void verify(const Pin& pin, PinSource source = PinSource::typed());
+    // Locks the card again after a VERIFY (the card reset, checked once per card by a probe
+    // that spends no try). Throws when it cannot be sure the card is locked: the operation
+    // fails then, after a power cycle. The destructor does the same, best effort, for a
+    // session left by an exception.
+    void finish();
     // COMPUTE DIGITAL SIGNATURE with a key whose PIN was verified in this session.
     Bytes sign(KeyRef key, SignScheme scheme, const Bytes& input);
 
@@ -80,11 +102,13 @@ private:
         bool end_of_file = false;
     };
     void select_application();
+    void confirm_identity();
     void select_ef(std::uint16_t fid);
     Chunk read_binary(std::uint16_t offset, std::uint32_t le);
     std::uint16_t empty_verify(PinRef ref);
     void lock_card();
     bool key_usable(KeyRef key);
+    void refuse_if_stale(PinRef ref, PinSource source, int tries);
     bool any_key_usable();
 
     JpkiApp& app_;
@@ -92,6 +116,7 @@ private:
     // The PINs presented in this transaction: the card is locked again at its end, and the
     // first time a card is locked, the keys of these PINs are probed.
     bool sent_[2] = {false, false};
+    bool locked_ = false;  // finish() locked the card
 };
 
 class JpkiApp {
@@ -103,8 +128,10 @@ public:
     JpkiSession open();
 
     // One-transaction operations.
-    // Token info and EF 0008 together: what a new card is identified by.
-    std::pair<TokenInfo, CertAvailability> identify();
+    // What a new card is identified by (EF 0006, EF 0008, the authentication certificate),
+    // remembered: after a reset by someone else, a card is checked to be the same before
+    // anything else is sent (CardErrc::OtherCard otherwise).
+    const CardIdentity& identify();
     TokenInfo read_token_info();
     CertAvailability read_cert_availability();
     Bytes read_certificate(CertFile file);
@@ -115,7 +142,9 @@ public:
     Bytes read_certificate_with_pin(CertFile file, const Pin& pin);
     // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
     Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input,
-               PinSource source = PinSource::Typed);
+               PinSource source = PinSource::typed());
+    // How many times a reset by someone else was seen: a kept PIN belongs to one epoch.
+    std::uint64_t epoch() const { return epoch_; }
     // What the card's profile says about a key (algorithm, size, PSS mode).
     const KeyInfo& key_info(KeyRef key) const { return profile::key(key); }
 
@@ -144,6 +173,8 @@ private:
     std::optional<bool> warm_reset_locks_;
     // Set when the card could not be locked again after a VERIFY: never used again.
     bool relock_failed_ = false;
+    std::optional<CardIdentity> identity_;
+    std::uint64_t epoch_ = 0;
 };
 
 }  // namespace jpki

@@ -1,5 +1,7 @@
 #include "card/jpki_profile.h"
 
+#include <stdexcept>
+
 namespace jpki::profile {
 
 namespace {
@@ -21,5 +23,11 @@ std::uint16_t pin_ef(PinRef ref) { return ref == PinRef::Auth ? 0x0018 : 0x001B;
 const char* pin_name(PinRef ref) { return ref == PinRef::Auth ? "auth PIN" : "sign PIN"; }
 
 const KeyInfo& key(KeyRef ref) { return kKeys[ref == KeyRef::Auth ? 0 : 1]; }
+
+KeyRef key_of(PinRef ref) {
+    for (const KeyInfo& k : kKeys)
+        if (k.pin == ref) return k.ref;
+    throw std::logic_error("no key for this PIN");
+}
 
 }  // namespace jpki::profile

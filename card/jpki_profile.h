@@ -51,6 +51,7 @@ constexpr std::uint32_t kMaxFileOffset = 0x7FFF;  // READ BINARY offsets are 15 
 std::uint16_t pin_ef(PinRef ref);  // 0018 / 001B
 const char* pin_name(PinRef ref);
 const KeyInfo& key(KeyRef ref);
+KeyRef key_of(PinRef ref);  // the key a PIN unlocks
 
 }  // namespace profile
 }  // namespace jpki

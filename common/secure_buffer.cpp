@@ -1,9 +1,8 @@
 #include "common/secure_buffer.h"
 
-#include "common/secure_memory.h"
-
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace jpki {
 
@@ -11,31 +10,27 @@ SecureBuffer::SecureBuffer(const std::uint8_t* data, std::size_t len) { append(d
 
 SecureBuffer::~SecureBuffer() { clear(); }
 
-SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept {
-    std::memcpy(data_, other.data_, other.size_);
-    size_ = other.size_;
-    other.clear();
-}
+SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept : cell_(std::exchange(other.cell_, nullptr)) {}
 
 SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
     if (this != &other) {
         clear();
-        std::memcpy(data_, other.data_, other.size_);
-        size_ = other.size_;
-        other.clear();
+        cell_ = std::exchange(other.cell_, nullptr);
     }
     return *this;
 }
 
 void SecureBuffer::append(const std::uint8_t* data, std::size_t len) {
-    if (len > kCapacity - size_) throw std::length_error("secret longer than the secure buffer");
-    if (len) std::memcpy(data_ + size_, data, len);
-    size_ += len;
+    if (len > kCapacity - size()) throw std::length_error("secret longer than the secure buffer");
+    if (!len) return;
+    if (!cell_) cell_ = vault::acquire();
+    std::memcpy(cell_->bytes + cell_->size, data, len);
+    cell_->size += len;
 }
 
 void SecureBuffer::clear() noexcept {
-    secure_wipe(data_, sizeof data_);
-    size_ = 0;
+    vault::release(cell_);
+    cell_ = nullptr;
 }
 
 }  // namespace jpki

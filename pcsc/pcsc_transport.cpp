@@ -36,7 +36,6 @@ void PcscTransport::read_atr() {
 
 void PcscTransport::reconnect(DWORD disposition) {
     pcsc_check("SCardReconnect", SCardReconnect(card_, SCARD_SHARE_SHARED, kProtocols, disposition, &protocol_));
-    was_reset_ = true;
 }
 
 void PcscTransport::begin_transaction() {
@@ -47,6 +46,7 @@ void PcscTransport::begin_transaction() {
         if (rv == SCARD_S_SUCCESS) break;
         // Someone reset the card: our handle must acknowledge it before it can be used.
         reconnect(SCARD_LEAVE_CARD);
+        was_reset_ = true;
     }
     in_transaction_ = true;
 }
@@ -82,6 +82,7 @@ Bytes PcscTransport::transmit(const std::uint8_t* command, std::size_t len) {
             return response;
         }
         reconnect(SCARD_LEAVE_CARD);
+        was_reset_ = true;
     }
 }
 

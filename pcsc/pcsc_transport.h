@@ -33,6 +33,7 @@ public:
     void abandon() noexcept { card_ = 0; }
 
 private:
+    // SCardReconnect; `disposition` LEAVE acknowledges a reset by someone else.
     void reconnect(DWORD disposition);
     void lock_again(DWORD disposition);
     void read_atr();

@@ -2,11 +2,12 @@
 
 #include "card/card_error.h"
 #include "common/scope_exit.h"
+#include "common/secure_memory.h"
 #include "crypto/digest.h"
+#include "crypto/keyed_hash.h"
 #include "pkcs11/mechanisms.h"
 #include "pkcs11/objects.h"
 
-#include <tuple>
 
 namespace jpki::p11 {
 
@@ -17,19 +18,27 @@ struct CardState::ObjectCache {
 };
 
 CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_events, const MutexMaker& mutexes)
-    : mutex_(mutexes()), login_mutex_(mutexes()), transport_(std::move(transport)), app_(*transport_), card_events_(card_events) {
-    std::tie(info_, availability_) = app_.identify();
+    : mutex_(mutexes()),
+      login_mutex_(mutexes()),
+      transport_(std::move(transport)),
+      app_(*transport_),
+      card_events_(card_events),
+      fingerprint_key_(crypto::random_key(32)) {
+    const CardIdentity& id = app_.identify();
+    info_ = id.token_info;
+    availability_ = id.availability;
+    if (!id.auth_certificate.empty()) files_[key(TokenRole::Auth).certificate] = id.auth_certificate;
 }
 
 CardState::~CardState() { wipe(); }
 
 void CardState::wipe_in_child() noexcept {
-    for (auto& p : pins_) p.login.reset();
+    for (auto& p : pins_) p.forget();
 }
 
 void CardState::wipe() noexcept {
     std::lock_guard<Mutex> lock(*login_mutex_);
-    for (auto& p : pins_) p.login.reset();  // ~Pin wipes its buffer
+    for (auto& p : pins_) p.forget();
 }
 
 const std::string& CardState::serial() {
@@ -101,25 +110,43 @@ void CardState::login(TokenRole role, Pin pin) {
     } else {
         app_.check_pin(pin);
     }
+    const std::uint64_t epoch = app_.epoch();
+    SecureBuffer fingerprint = k.pin_each_signature ? crypto::keyed_hash(fingerprint_key_, pin.bytes()) : SecureBuffer();
     std::lock_guard<Mutex> lock(*login_mutex_);
-    pins_[index(role)].login.emplace(std::move(pin));
+    PinState& p = pins_[index(role)];
+    p.forget();
+    p.logged_in = true;
+    if (k.pin_each_signature) {
+        p.fingerprint = std::move(fingerprint);
+    } else {
+        p.kept.emplace(std::move(pin));
+        p.kept_epoch = epoch;
+    }
 }
 
 void CardState::logout(TokenRole role) noexcept {
     std::lock_guard<Mutex> lock(*login_mutex_);
-    pins_[index(role)].login.reset();
+    pins_[index(role)].forget();
 }
 
 bool CardState::logged_in(TokenRole role) const {
     std::lock_guard<Mutex> lock(*login_mutex_);
-    return pins_[index(role)].login.has_value();
+    return pins_[index(role)].logged_in;
 }
 
-std::optional<Pin> CardState::login_pin(TokenRole role) const {
+std::optional<CardState::KeptPin> CardState::kept_pin(TokenRole role) const {
     std::lock_guard<Mutex> lock(*login_mutex_);
-    const auto& l = pins_[index(role)].login;
-    if (!l) return std::nullopt;
-    return l->clone();
+    const PinState& p = pins_[index(role)];
+    if (!p.logged_in || !p.kept) return std::nullopt;
+    return KeptPin{p.kept->clone(), PinSource::kept_since(p.kept_epoch)};
+}
+
+bool CardState::is_login_pin(TokenRole role, const Pin& pin) const {
+    const SecureBuffer candidate = crypto::keyed_hash(fingerprint_key_, pin.bytes());
+    std::lock_guard<Mutex> lock(*login_mutex_);
+    const PinState& p = pins_[index(role)];
+    return p.logged_in && p.fingerprint.size() == candidate.size() &&
+           equal_in_constant_time(p.fingerprint.data(), candidate.data(), candidate.size());
 }
 
 const Bytes* CardState::cached_file(CertFile file) const {

@@ -48,7 +48,9 @@ public:
     // Last known value without touching the card (-1 unknown).
     int known_tries(TokenRole role) const;
 
-    // Login: checks the PIN on the card (the card is locked again at once) and keeps it.
+    // Login: checks the PIN on the card (the card is locked again at once). The PIN is kept
+    // for a key that signs without a PIN of its own (each signature sends it again); of a key
+    // that asks for a PIN per signature only a keyed hash is kept, to know that PIN again.
     // The sign token also reads its certificate, which needs the PIN. Throws CardError.
     void login(TokenRole role, Pin pin);
     void logout(TokenRole role) noexcept;
@@ -57,11 +59,18 @@ public:
     void check_pin(TokenRole role, const Pin& pin);
     // VERIFY + signature + lock in one card transaction. A PIN the card now refuses (changed
     // elsewhere) logs the token out; the error is not retried. A kept PIN is sent only while
-    // the counter is full (see JpkiSession::verify).
+    // nothing suggests it may have changed (see JpkiSession::refuse_if_stale).
     Bytes sign(TokenRole role, const Pin& pin, SignScheme scheme, const Bytes& input, PinSource source);
     bool logged_in(TokenRole role) const;
-    // A copy of the kept PIN of a logged-in token (empty when logged out), for one operation.
-    std::optional<Pin> login_pin(TokenRole role) const;
+    struct KeptPin {
+        Pin pin;
+        PinSource source;
+    };
+    // A copy of the PIN kept since C_Login, for one operation (none when logged out, or for a
+    // key with a PIN per signature).
+    std::optional<KeptPin> kept_pin(TokenRole role) const;
+    // Whether `pin` is the one the card accepted at C_Login (by its keyed hash).
+    bool is_login_pin(TokenRole role, const Pin& pin) const;
 
     // A certificate, read once per insertion (the sign certificate only after login).
     const Bytes* cached_file(CertFile file) const;
@@ -91,7 +100,15 @@ private:
     struct PinState {
         int tries = -1;
         std::chrono::steady_clock::time_point read_at{};
-        std::optional<Pin> login;
+        bool logged_in = false;
+        std::optional<Pin> kept;       // keys without a PIN per signature
+        std::uint64_t kept_epoch = 0;  // JpkiApp::epoch() when the card accepted it
+        SecureBuffer fingerprint;      // keyed hash of the login PIN (keys with one per signature)
+        void forget() noexcept {
+            logged_in = false;
+            kept.reset();  // ~Pin wipes its buffer
+            fingerprint.clear();
+        }
     };
     static std::size_t index(TokenRole r) { return static_cast<std::size_t>(r); }
     void note_tries(TokenRole role);
@@ -107,6 +124,7 @@ private:
     CertAvailability availability_;
     std::string serial_;
     PinState pins_[2];
+    SecureBuffer fingerprint_key_;  // random, for this card's PIN fingerprints
     std::map<CertFile, Bytes> files_;
     std::optional<crypto::CertificateInfo> user_info_[2];
     struct ObjectCache;

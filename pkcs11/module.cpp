@@ -23,7 +23,8 @@ std::shared_ptr<ModuleState>& g_state = *new std::shared_ptr<ModuleState>;
 std::atomic<unsigned> g_fork_generation{0};
 std::once_flag g_atfork_once;
 
-// Fork handlers only count: the child finds out at its next call (no work in the handler).
+// Fork handlers only count: the child finds out at its next call. Its secrets are already
+// wiped by then (common/secret_vault.h wipes them in its own atfork handler).
 void before_fork() { g_mutex.lock(); }
 void after_fork_parent() { g_mutex.unlock(); }
 void after_fork_child() {

@@ -12,7 +12,8 @@ CK_RV rv_for(const CardError& e) noexcept {
     case CardErrc::SecurityStatusNotSatisfied: return CKR_USER_NOT_LOGGED_IN;
     case CardErrc::NoCard:
     case CardErrc::NoReader:
-    case CardErrc::CardRemoved: return CKR_DEVICE_REMOVED;
+    case CardErrc::CardRemoved:
+    case CardErrc::OtherCard: return CKR_DEVICE_REMOVED;
     case CardErrc::NotJpki: return CKR_TOKEN_NOT_RECOGNIZED;
     case CardErrc::BadArgument: return CKR_ARGUMENTS_BAD;
     case CardErrc::Cancelled: return CKR_FUNCTION_CANCELED;

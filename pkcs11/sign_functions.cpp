@@ -1,6 +1,5 @@
 // C_SignInit, C_Sign, C_SignUpdate, C_SignFinal (on the card), and the per-signature login of
 // a key that always needs authentication (C_Login with CKU_CONTEXT_SPECIFIC).
-#include "common/secure_memory.h"
 #include "common/trace.h"
 #include "crypto/rsa_verify.h"
 #include "pkcs11/functions.h"
@@ -34,9 +33,9 @@ Bytes card_input(const SignOperation& op, const Bytes& data_or_hash) {
 // The PIN for this signature: the per-signature one of a key that always authenticates, else
 // a copy of the one kept since C_Login (wiped when this call ends).
 struct SignaturePin {
-    std::optional<Pin> kept;
+    std::optional<CardState::KeptPin> kept;
     const Pin* pin = nullptr;
-    PinSource source = PinSource::Typed;
+    PinSource source = PinSource::typed();
 };
 
 SignaturePin signature_pin(const SessionCall& c, CardState& card, const SignOperation& op) {
@@ -44,9 +43,11 @@ SignaturePin signature_pin(const SessionCall& c, CardState& card, const SignOper
     if (op.needs_context_login) {
         if (op.context_pin) p.pin = &*op.context_pin;
     } else {
-        p.kept = card.login_pin(c.role);
-        p.source = PinSource::Kept;
-        if (p.kept) p.pin = &*p.kept;
+        p.kept = card.kept_pin(c.role);
+        if (p.kept) {
+            p.pin = &p.kept->pin;
+            p.source = p.kept->source;
+        }
     }
     if (!p.pin || !card.logged_in(c.role)) fail(CKR_USER_NOT_LOGGED_IN);
     return p;
@@ -153,11 +154,7 @@ void login_context_specific(const SessionCall& c, CK_UTF8CHAR_PTR pin, CK_ULONG 
         // The PIN the card accepted at C_Login needs no second VERIFY here: the card checks it
         // again in the signature's own transaction. Any other PIN is checked now, so that a
         // wrong one is reported by this C_Login.
-        const std::optional<Pin> known = card.login_pin(c.role);
-        const SecureBuffer& a = parsed.bytes();
-        const bool same = known && known->bytes().size() == a.size() &&
-                          equal_in_constant_time(known->bytes().data(), a.data(), a.size());
-        if (!same) card.check_pin(c.role, parsed);
+        if (!card.is_login_pin(c.role, parsed)) card.check_pin(c.role, parsed);
         op->context_pin.emplace(std::move(parsed));
     });
 }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <chrono>
 #include <thread>
 
 using namespace jpki;
@@ -167,6 +168,54 @@ TEST_CASE("pcsc: a reset by another program is noticed and acknowledged", "[pcsc
     CHECK(app_a.read_token_info().kind == TokenKind::Card);
 }
 
+// Card 1's simulator runs with --swap-pki card2: at SIGHUP it becomes card 2 (and back) in the
+// same reader, which another program then resets. pcsc-lite keeps one pending event per
+// handle, so this is how a pulled card and a new one reset by someone else look to us.
+void swap_card1_behind_a_reset(const std::string& reader) {
+    ::kill(static_cast<pid_t>(std::stol(env("JPKI_SIM_PID_1"))), SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the simulator takes the signal
+    PcscContext ctx;
+    PcscTransport other(ctx, reader);
+    other.begin_transaction();
+    other.reset_card();  // the simulator swaps at this message, then resets
+    other.end_transaction();
+}
+
+TEST_CASE("pcsc: a card swapped behind a reset by another program is never sent the kept PIN", "[pcsc][pin]") {
+    REQUIRE(wait_for_cards(2));
+    const std::string reader1 = readers_with_cards().at(0);
+    PcscContext ctx;
+    PcscTransport t(ctx, reader1);
+    JpkiApp app(t);
+    const Bytes serial1 = test::read_file(test::pki_card_dir(1) + "/serial.txt");
+    REQUIRE(app.identify().token_info.serial == std::string(serial1.begin(), serial1.end()));
+    const Bytes di = test::sha256_digest_info(Bytes{21});
+    app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);  // the login
+    const PinSource kept = PinSource::kept_since(app.epoch());
+
+    swap_card1_behind_a_reset(reader1);
+    const std::size_t before = verify_lines_with_data(1);
+    try {
+        app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, kept);
+        FAIL("the kept PIN reached another card");
+    } catch (const CardError& e) {
+        CHECK(e.code() == CardErrc::OtherCard);
+    }
+    CHECK(verify_lines_with_data(1) == before);
+
+    // Back to the card identified: still, the reset by someone else means the kept PIN may
+    // have changed, so it is not sent either.
+    swap_card1_behind_a_reset(reader1);
+    try {
+        app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, kept);
+        FAIL("the kept PIN was sent after a reset by someone else");
+    } catch (const CardError& e) {
+        CHECK(e.code() == CardErrc::StalePin);
+    }
+    CHECK(verify_lines_with_data(1) == before);
+    CHECK(app.pin_tries_left(PinRef::Auth) == 3);
+}
+
 TEST_CASE("pcsc: reader events: removal and insertion are seen, and a wait can be cancelled", "[pcsc]") {
     REQUIRE(wait_for_cards(2));
     const pid_t sim2 = static_cast<pid_t>(std::stol(env("JPKI_SIM_PID_2")));
@@ -218,7 +267,7 @@ TEST_CASE("pcsc: a process that dies with the card unlocked leaves it locked", "
             PcscTransport t(ctx, reader);
             JpkiApp app(t);
             auto s = app.open();
-            s.verify(kAuthPin);
+            s.verify(Pin::parse(PinRef::Auth, "1234"));  // the parent's PINs are wiped in a child
             ::kill(::getpid(), SIGKILL);
         } catch (...) {
         }

@@ -65,6 +65,17 @@ void put_ulong(Bytes& out, std::uint32_t v) {
 }
 
 // EF 0006: a CK_TOKEN_INFO with big-endian 32-bit ULONGs, 160 bytes.
+// The card's own rules for a new PIN: 4 digits, or 6-16 of A-Z 0-9.
+bool valid_pin(bool is_sign, const std::string& pin) {
+    const std::size_t min = is_sign ? 6 : 4, max = is_sign ? 16 : 4;
+    if (pin.size() < min || pin.size() > max) return false;
+    for (char ch : pin) {
+        const bool digit = ch >= '0' && ch <= '9', upper = ch >= 'A' && ch <= 'Z';
+        if (!digit && !(is_sign && upper)) return false;
+    }
+    return true;
+}
+
 Bytes token_info(const CardConfig& c) {
     Bytes b;
     put_padded(b, c.token_label, 32);
@@ -167,18 +178,32 @@ std::string LoggedApdu::text() const {
 
 JpkiCard::JpkiCard(CardConfig config)
     : config_(std::move(config)), auth_key_(nullptr, EVP_PKEY_free), sign_key_(nullptr, EVP_PKEY_free) {
+    load_contents();
+}
+
+void JpkiCard::load_contents() {
     const std::string& d = config_.pki_dir;
     auth_key_.reset(read_key(d + "/auth_key.pem"));
     ef_auth_cert_ = as_ef(read_file(d + "/auth_cert.der"));
     ef_auth_ca_ = as_ef(read_file(d + "/auth_ca.der"));
     ef_sign_ca_ = as_ef(read_file(d + "/sign_ca.der"));
+    sign_key_.reset();
+    ef_sign_cert_.clear();
     if (config_.has_sign_cert) {
         sign_key_.reset(read_key(d + "/sign_key.pem"));
         ef_sign_cert_ = as_ef(read_file(d + "/sign_cert.der"));
     }
     ef_token_info_ = token_info(config_);
     ef_availability_ = {static_cast<std::uint8_t>(config_.has_sign_cert ? 0x8F : 0x00), 0x8F, 0x00};
+    auth_tries_ = 3;
+    sign_tries_ = 5;
     load_state();
+}
+
+void JpkiCard::become(CardConfig config) {
+    config_ = std::move(config);
+    load_contents();
+    reset();
 }
 
 JpkiCard::~JpkiCard() = default;
@@ -235,18 +260,20 @@ std::size_t JpkiCard::verify_with_data_count() const {
 void JpkiCard::load_state() {
     if (config_.state_file.empty()) return;
     std::ifstream in(config_.state_file);
-    std::string key;
-    int value;
+    std::string key, value;
     while (in >> key >> value) {
-        if (key == "auth") auth_tries_ = value;
-        if (key == "sign") sign_tries_ = value;
+        if (key == "auth") auth_tries_ = std::stoi(value);
+        if (key == "sign") sign_tries_ = std::stoi(value);
+        if (key == "auth_pin") config_.auth_pin = value;  // a PIN changed on this simulated card
+        if (key == "sign_pin") config_.sign_pin = value;
     }
 }
 
 void JpkiCard::save_state() const {
     if (config_.state_file.empty()) return;
     std::ofstream out(config_.state_file, std::ios::trunc);
-    out << "auth " << auth_tries_ << "\nsign " << sign_tries_ << "\n";
+    out << "auth " << auth_tries_ << "\nsign " << sign_tries_ << "\nauth_pin " << config_.auth_pin
+        << "\nsign_pin " << config_.sign_pin << "\n";
 }
 
 Bytes JpkiCard::process(const Bytes& command) {
@@ -306,6 +333,7 @@ JpkiCard::Response JpkiCard::dispatch(const Bytes& c) {
         case 0xA4: return select(c);
         case 0xB0: return read_binary(c);
         case 0x20: return verify(c);
+        case 0x24: return change_reference_data(c);
         case 0x84: return get_challenge(c);
         case 0xCA: return get_data(c);
         case 0xC0: return get_response(c);
@@ -445,6 +473,24 @@ JpkiCard::Response JpkiCard::verify(const Bytes& c) {
     ok = false;
     save_state();
     return static_cast<std::uint16_t>(0x63C0 | tries);
+}
+
+// CHANGE REFERENCE DATA 00 24 01 80 <new PIN>: the PIN IEF selected, its PIN verified in this
+// session (6982 otherwise). A new PIN of the wrong format gets 6A80 (the real card's answer is
+// documented nowhere; the module never sends one).
+JpkiCard::Response JpkiCard::change_reference_data(const Bytes& c) {
+    const Parsed p = parse(c);
+    if (c[2] != 0x01 || c[3] != 0x80) return 0x6A86;
+    if (df_ != Df::Jpki) return 0x6A88;
+    if (current_ef_ != kEfAuthPin && current_ef_ != kEfSignPin) return 0x6A88;
+    if (p.has_le) return 0x6700;
+    const bool is_sign = current_ef_ == kEfSignPin;
+    if (!(is_sign ? sign_ok_ : auth_ok_)) return 0x6982;
+    const std::string next(p.data.begin(), p.data.end());
+    if (!valid_pin(is_sign, next)) return 0x6A80;
+    (is_sign ? config_.sign_pin : config_.auth_pin) = next;
+    save_state();
+    return 0x9000;
 }
 
 JpkiCard::Response JpkiCard::sign(const Bytes& c) {

@@ -67,6 +67,9 @@ public:
     void power_on();
     void power_off();
     void reset();  // warm reset: same as power cycle for the card's state
+    // Another card in the same reader, seen by PC/SC only as a reset (it keeps one pending
+    // event per handle: a removal followed by a reset by another program shows as the reset).
+    void become(CardConfig config);
     bool powered() const { return powered_; }
     // How many times the card was reset or powered off (a transport notices a change).
     unsigned resets() const { return resets_; }
@@ -104,11 +107,13 @@ private:
     Response read_binary(const Bytes& c);
     Response verify(const Bytes& c);
     Response sign(const Bytes& c);
+    Response change_reference_data(const Bytes& c);
     Response get_response(const Bytes& c);
     Response get_challenge(const Bytes& c);
     Response get_data(const Bytes& c);
     const Bytes* file(std::uint16_t fid) const;
     void clear_security();
+    void load_contents();
     void load_state();
     void save_state() const;
 

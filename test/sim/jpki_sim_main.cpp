@@ -6,8 +6,9 @@
 // 4 send ATR); anything longer is a command APDU, answered with response data + SW1 SW2.
 // Closing the socket is the card leaving the reader.
 //
-// Signals: SIGUSR1 pulls the card out (closes the socket), SIGUSR2 inserts it again,
-// SIGTERM/SIGINT end the program.
+// Signals: SIGUSR1 pulls the card out (closes the socket), SIGUSR2 inserts it again, SIGHUP
+// turns it into the --swap-pki card (and back) without leaving the reader (from the next message on: a
+// swap PC/SC saw only as a reset), SIGTERM/SIGINT end the program.
 #include "test/sim/jpki_card.h"
 
 #include <arpa/inet.h>
@@ -39,10 +40,13 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_pull{false};
 std::atomic<bool> g_insert{false};
+std::atomic<bool> g_swap{false};
+std::unique_ptr<CardConfig> g_swap_config;  // the other card; swapped with the card's at SIGHUP
 
 void on_signal(int sig) {
     if (sig == SIGUSR1) g_pull = true;
     else if (sig == SIGUSR2) g_insert = true;
+    else if (sig == SIGHUP) g_swap = true;
     else g_stop = true;
 }
 
@@ -53,6 +57,7 @@ void usage() {
                  "  --port N               vpcd port (default 35963)\n"
                  "  --pki DIR              card keys and certificates (gen-test-pki.sh card dir)\n"
                  "  --serial S             EF 0006 serial (default: DIR/serial.txt, else JPKISIM000000001)\n"
+                 "  --swap-pki DIR         the card SIGHUP turns this one into (serial from DIR/serial.txt)\n"
                  "  --token-label L        EF 0006 label (default JPKIAPICCTOKEN2)\n"
                  "  --auth-pin P           (default 1234)\n"
                  "  --sign-pin P           (default SIGN1234)\n"
@@ -150,6 +155,11 @@ void serve(int fd, JpkiCard& card) {
         const std::size_t len = static_cast<std::size_t>(len_bytes[0] << 8 | len_bytes[1]);
         Bytes payload(len);
         if (len && !read_all(fd, payload.data(), len)) return;
+        if (g_swap.exchange(false) && g_swap_config) {
+            CardConfig next = *g_swap_config;
+            *g_swap_config = card.config();
+            card.become(std::move(next));
+        }
         if (len == 1) {
             switch (payload[0]) {
             case 0: card.power_off(); break;
@@ -175,6 +185,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1", log_path, fault_spec;
     int port = 35963, auth_tries = -1, sign_tries = -1;
     bool serial_given = false;
+    std::string swap_pki;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string a = argv[i];
@@ -185,6 +196,7 @@ int main(int argc, char** argv) {
             if (a == "--host") host = next();
             else if (a == "--port") port = std::stoi(next());
             else if (a == "--pki") config.pki_dir = next();
+            else if (a == "--swap-pki") swap_pki = next();
             else if (a == "--serial") { config.serial = next(); serial_given = true; }
             else if (a == "--token-label") config.token_label = next();
             else if (a == "--auth-pin") config.auth_pin = next();
@@ -213,6 +225,14 @@ int main(int argc, char** argv) {
             std::string line;
             if (s && std::getline(s, line) && !line.empty()) config.serial = line;
         }
+        if (!swap_pki.empty()) {
+            g_swap_config = std::make_unique<CardConfig>(config);
+            g_swap_config->pki_dir = swap_pki;
+            g_swap_config->state_file.clear();
+            std::ifstream s(swap_pki + "/serial.txt");
+            std::string line;
+            g_swap_config->serial = s && std::getline(s, line) && !line.empty() ? line : "JPKISIMSWAPPED01";
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "jpki-sim: %s\n", e.what());
         usage();
@@ -226,6 +246,7 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGUSR1, &sa, nullptr);
     sigaction(SIGUSR2, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
 
     std::unique_ptr<JpkiCard> card;
     try {

@@ -202,7 +202,7 @@ TEST_CASE("app: a VERIFY refused with a P1-P2 error is not retried in another fo
     JpkiApp app(t);
     CHECK(error_of([&] { app.check_pin(kAuthPin); }) == CardErrc::WrongP1P2);
     REQUIRE(t.sent.size() == 6);
-    CHECK(to_hex(t.sent[5]).rfind("80 2A 00 80 01", 0) == 0);  // the probe is a signature, not a VERIFY
+    CHECK(to_hex(t.sent[5]).rfind("80 2A 00 80 33 30 31 30 0D", 0) == 0);  // the probe is a signature, not a VERIFY
     CHECK(t.resets == 1);  // a PIN was sent: the card is reset whatever the answer
 }
 
@@ -311,9 +311,11 @@ TEST_CASE("app: every signature status word maps to its error", "[app][sign]") {
                             std::pair{"6A 88", CardErrc::WrongP1P2}}) {
         ScriptedTransport t;
         t.then("90 00").then("63 C3").then("90 00").then(sw);
+        t.then("90 00").then("90 00").then("69 82");  // after the reset, the probe: locked
         JpkiApp app(t);
         CHECK(error_of([&] { app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, Bytes(51, 1)); }) == code);
         CHECK(t.resets == 1);
+        CHECK(t.remaining() == 0);
     }
 }
 
@@ -467,11 +469,11 @@ TEST_CASE("app: a reader whose warm reset keeps the PIN status gets a power cycl
 TEST_CASE("app: a PIN kept since login is not sent once the counter has moved", "[app][pin]") {
     Fixture f;
     const Bytes di = test::sha256_digest_info(Bytes{8});
-    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::Kept);  // full counter: sent
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::kept_since(f.app.epoch()));  // full counter: sent
     f.card.set_tries_left(false, 2);  // a wrong PIN typed in another program
     const std::size_t before = f.card.verify_with_data_count();
     try {
-        f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::Kept);
+        f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, PinSource::kept_since(f.app.epoch()));
         FAIL("a kept PIN was sent with the counter at 2");
     } catch (const CardError& e) {
         CHECK(e.code() == CardErrc::StalePin);
@@ -482,4 +484,97 @@ TEST_CASE("app: a PIN kept since login is not sent once the counter has moved", 
     // A PIN the user has just typed is still sent (and the right one resets the counter).
     f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di);
     CHECK(f.card.tries_left(false) == 3);
+}
+
+// --- a kept PIN and what other programs do to the card ---------------------------------------
+
+namespace {
+
+// Another program, with its own connection to the same card: VERIFY of the auth PIN and a
+// change to 5678, then (or not) the reset that locks the card again.
+enum class ThenReset { Yes, No };
+void another_program_changes_auth_pin(sim::JpkiCard& card, ThenReset reset) {
+    sim::SimTransport other(card);
+    const auto send = [&](const char* hex) {
+        const Bytes apdu = from_hex(hex);
+        const Bytes answer = other.transmit(apdu.data(), apdu.size());
+        REQUIRE(to_hex(answer) == "90 00");
+    };
+    send("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01");
+    send("00 A4 02 0C 02 00 18");
+    send("00 20 00 80 04 31 32 33 34");
+    send("00 24 01 80 04 35 36 37 38");
+    if (reset == ThenReset::Yes) other.reset_card();
+}
+
+// Signs with the PIN kept since `login`, expecting it refused before any VERIFY is sent.
+void expect_kept_pin_refused(Fixture& f, PinSource kept, CardErrc expected) {
+    const std::size_t before = f.card.verify_with_data_count();
+    CHECK(error_of([&] {
+              f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{9}), kept);
+          }) == expected);
+    CHECK(f.card.verify_with_data_count() == before);
+    CHECK(f.card.tries_left(false) == 3);
+}
+
+}  // namespace
+
+TEST_CASE("app: after a reset by someone else, another card in the reader gets no PIN", "[app][pin]") {
+    Fixture f;
+    f.app.identify();
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{9}));
+    const PinSource kept = PinSource::kept_since(f.app.epoch());
+    auto other = test::card_config(2);
+    other.auth_pin = "1234";  // equal PINs: the card would even sign in the first card's name
+    f.card.become(other);     // pulled, another put in, reset by another program: PC/SC says "reset"
+    f.card.clear_log();
+    expect_kept_pin_refused(f, kept, CardErrc::OtherCard);
+    for (const sim::LoggedApdu& a : f.card.log()) CHECK(a.header[1] != 0x2A);  // no signature asked
+}
+
+TEST_CASE("app: the same card after a reset by someone else is recognised, but its kept PIN is not sent",
+          "[app][pin]") {
+    Fixture f;
+    f.app.identify();
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{9}));
+    const PinSource kept = PinSource::kept_since(f.app.epoch());
+    another_program_changes_auth_pin(f.card, ThenReset::Yes);
+    expect_kept_pin_refused(f, kept, CardErrc::StalePin);
+    // The card itself is still usable: a PIN typed now is sent.
+    CHECK(f.app.pin_tries_left(PinRef::Auth) == 3);
+}
+
+TEST_CASE("app: a kept PIN is not sent to a card another program left unlocked", "[app][pin]") {
+    Fixture f;
+    f.app.identify();
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{9}));
+    const PinSource kept = PinSource::kept_since(f.app.epoch());
+    another_program_changes_auth_pin(f.card, ThenReset::No);  // counter full, no reset seen
+    expect_kept_pin_refused(f, kept, CardErrc::StalePin);
+}
+
+TEST_CASE("app: a kept PIN is sent while nothing happened to the card", "[app][pin]") {
+    Fixture f;
+    f.app.identify();
+    f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, test::sha256_digest_info(Bytes{9}));
+    const PinSource kept = PinSource::kept_since(f.app.epoch());
+    const std::size_t before = f.card.verify_with_data_count();
+    const Bytes di = test::sha256_digest_info(Bytes{10});
+    CHECK(test::verify_pkcs1_raw(file("auth_cert.der"), di, f.app.sign(kAuthPin, KeyRef::Auth, SignScheme::Pkcs1, di, kept)));
+    CHECK(f.card.verify_with_data_count() == before + 1);
+    CHECK_FALSE(f.card.auth_verified());
+}
+
+TEST_CASE("app: a lock check the card cannot answer fails the operation after a power cycle", "[app][pin]") {
+    ScriptedTransport t;
+    t.then("90 00").then("63 C3").then("90 00");  // SELECT AP, counter, VERIFY
+    t.then("90 00").then("90 00").then("6A 80");  // after the reset: the probe, not understood
+    JpkiApp app(t);
+    CHECK(error_of([&] { app.check_pin(kAuthPin); }) == CardErrc::ConditionsNotSatisfied);
+    CHECK(t.resets == 2);  // the warm reset, then the power cycle
+    // From now on a power cycle locks the card, and no probe is sent.
+    t.then("90 00").then("63 C3").then("90 00");
+    app.check_pin(kAuthPin);
+    CHECK(t.resets == 3);
+    CHECK(t.remaining() == 0);
 }

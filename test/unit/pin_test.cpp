@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <string>
 
 using namespace jpki;
@@ -73,4 +76,22 @@ TEST_CASE("the secure buffer wipes on clear and on move, and refuses to grow", "
     SecureBuffer full;
     std::uint8_t big[SecureBuffer::kCapacity + 1] = {};
     CHECK_THROWS_AS(full.append(big, sizeof big), std::length_error);
+}
+
+TEST_CASE("a forked child finds every secret it inherited wiped, the parent keeps its own", "[pin]") {
+    Pin pin = Pin::parse(PinRef::Sign, "PARENT2024");
+    const std::uint8_t* where = pin.bytes().data();
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // No call into the module happens here: the atfork handler alone did the wiping.
+        bool wiped = pin.bytes().size() == 0;
+        for (std::size_t i = 0; i < 10; ++i) wiped = wiped && where[i] == 0;
+        _exit(wiped ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(std::string(reinterpret_cast<const char*>(pin.bytes().data()), pin.bytes().size()) == "PARENT2024");
 }
