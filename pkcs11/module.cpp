@@ -4,6 +4,7 @@
 #include "common/trace.h"
 #include "pkcs11/pkcs11_error.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <chrono>
@@ -45,36 +46,56 @@ void abandon_inherited_locked() {
     g_state.reset();
 }
 
+// Makes a later dlclose() leave this library mapped (RTLD_NODELETE).
+void keep_module_loaded() noexcept {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&keep_module_loaded), &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    trace_line("C_Finalize: a thread is still in the module; it stays loaded");
+}
+
 bool stale_locked() { return g_state && g_state->fork_generation != g_fork_generation.load(); }
 
 }  // namespace
 
 void ModuleState::refresh(std::unique_lock<Mutex>& lock, IdentifyCards which) {
     for (CK_SLOT_ID gone : slots.refresh(*provider)) sessions.close_slot(gone);
+    settle_identifications();
     if (which.scope == IdentifyCards::Scope::None) return;
     std::optional<std::size_t> only_reader;
     if (which.scope == IdentifyCards::Scope::OneSlot) {
         if (which.slot >= slots.slots().size()) return;  // the caller reports the bad slot
         only_reader = slots.slots()[which.slot].reader;
     }
+    // New cards: each identified once (calls meanwhile see its slots without a token, and get
+    // a slot event when it is there). This call waits for them, with the module lock released,
+    // for a bounded time only; a card not done by then is attached by a later call.
+    std::vector<std::shared_ptr<Identification>> mine;
     for (const SlotTable::Unidentified& u : slots.take_unidentified(only_reader)) {
-        // A new card: identify it once (SELECT AP, EF 0006, EF 0008), without the module lock;
-        // calls meanwhile see its slots without a token, and get a slot event when it is there.
-        std::shared_ptr<CardState> card;
-        bool transient = false;  // a failure worth another try later (busy, not answering)
         lock.unlock();
-        try {
-            card = std::make_shared<CardState>(provider->connect(u.name), u.card_events, mutexes.maker());
-        } catch (const CardError& e) {
-            transient = e.code() != CardErrc::NotJpki && e.code() != CardErrc::MalformedResponse;
-            trace_line("reader '" + u.name + "': " + (transient ? "card not identified yet: " : "no usable JPKI card: ") +
-                       e.what());
-        } catch (const std::exception& e) {
-            trace_line("reader '" + u.name + "': no usable JPKI card: " + e.what());
-        }
+        auto id = Identification::start(provider, u.name, u.card_events, mutexes.maker(), threads);
         lock.lock();
-        if (transient) slots.retry_later(u);
-        else slots.attach(u, std::move(card));
+        identifying.push_back({u, id});
+        mine.push_back(std::move(id));
+    }
+    if (mine.empty()) return;
+    const auto deadline = std::chrono::steady_clock::now() + kIdentifyWait;
+    lock.unlock();
+    for (const auto& id : mine) id->wait_until(deadline);
+    lock.lock();
+    settle_identifications();
+}
+
+void ModuleState::settle_identifications() {
+    for (auto it = identifying.begin(); it != identifying.end();) {
+        if (!it->second->done()) {
+            ++it;
+            continue;
+        }
+        Identification::Result r = it->second->take();
+        if (r.transient) slots.retry_later(it->first);
+        else slots.attach(it->first, std::move(r.card));
+        it = identifying.erase(it);
     }
 }
 
@@ -85,6 +106,7 @@ void ModuleState::card_gone(CK_SLOT_ID slot) {
 CK_RV initialize(CK_VOID_PTR args) {
     std::call_once(g_atfork_once, [] { pthread_atfork(before_fork, after_fork_parent, after_fork_child); });
     MutexFactory mutexes;
+    Threads threads = Threads::Allowed;
     if (args) {
         const auto* a = static_cast<const CK_C_INITIALIZE_ARGS*>(args);
         if (a->pReserved) return CKR_ARGUMENTS_BAD;
@@ -92,6 +114,9 @@ CK_RV initialize(CK_VOID_PTR args) {
         if (given != 0 && given != 4) return CKR_ARGUMENTS_BAD;
         // With CKF_OS_LOCKING_OK native locks are fine; callbacks alone must be used.
         if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK)) mutexes = MutexFactory(*a);
+        // Threads of our own only where the application allows them and native locks.
+        if ((a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) || (given == 4 && !(a->flags & CKF_OS_LOCKING_OK)))
+            threads = Threads::NotAllowed;
     }
     std::lock_guard<std::mutex> lock(g_mutex);
     if (stale_locked()) abandon_inherited_locked();
@@ -100,6 +125,7 @@ CK_RV initialize(CK_VOID_PTR args) {
     st->mutexes = mutexes;
     st->mutex = mutexes.make();
     st->fork_generation = g_fork_generation.load();
+    st->threads = threads;
     st->provider = make_reader_provider(mutexes.maker());
     g_state = std::move(st);
     return CKR_OK;
@@ -122,10 +148,16 @@ CK_RV finalize(CK_VOID_PTR reserved) {
     std::unique_lock<Mutex> lock(*st->mutex);
     // Let the waiters leave before returning (the caller may unload the library next). A
     // waiter sees the cancel within one wait slice; the bound is for a wait stuck in pcscd.
-    st->waiters_left.wait_for(lock, std::chrono::seconds(5), [&] { return st->waiters == 0; });
+    const bool waiters_left =
+        st->waiters_left.wait_for(lock, std::chrono::seconds(5), [&] { return st->waiters == 0; });
+    st->identifying.clear();
     st->sessions.clear();
     for (const Slot& s : st->slots.slots())
         if (auto& card = st->slots.reader_of(s).card) card->wipe();
+    lock.unlock();
+    // A thread still in our code (a waiter stuck in pcscd, a card identification held up by
+    // another program's transaction) must not see the library unloaded under it.
+    if (!waiters_left || !wait_for_identifications(std::chrono::seconds(5))) keep_module_loaded();
     return CKR_OK;
 }
 

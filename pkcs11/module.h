@@ -19,17 +19,27 @@
 #pragma once
 
 #include "card/reader_provider.h"
+#include "pkcs11/card_identification.h"
 #include "pkcs11/mutex.h"
 #include "pkcs11/pkcs11.h"
 #include "pkcs11/session_table.h"
 #include "pkcs11/slot_table.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 namespace jpki::p11 {
+
+// What a C_GetSlotList length query answered.
+struct SlotListSnapshot {
+    CK_BBOOL token_present;
+    std::vector<CK_SLOT_ID> ids;
+};
 
 // Which new cards a call identifies (card I/O, with the module lock released): a call about
 // one slot never waits for another reader's card.
@@ -45,7 +55,10 @@ struct IdentifyCards {
 
 struct ModuleState {
     MutexFactory mutexes;
-    std::unique_ptr<ReaderProvider> provider;
+    std::shared_ptr<ReaderProvider> provider;  // shared with identification threads
+    Threads threads = Threads::Allowed;
+    // Cards being identified (guarded by `mutex`), attached when done by the next refresh.
+    std::vector<std::pair<SlotTable::Unidentified, std::shared_ptr<Identification>>> identifying;
     std::unique_ptr<Mutex> mutex;  // lock 2 above
     SlotTable slots;
     SessionTable sessions;
@@ -56,8 +69,13 @@ struct ModuleState {
     // cards `which` names. Call with `mutex` held through `lock`: it is released while a card
     // is identified.
     void refresh(std::unique_lock<Mutex>& lock, IdentifyCards which);
+    // Attaches the cards whose identification finished. Call with `mutex` held.
+    void settle_identifications();
+    // How long a call waits for the cards it identifies.
+    static constexpr std::chrono::milliseconds kIdentifyWait{2000};
 
-    bool slots_listed = false;  // C_GetSlotList has looked at the readers once
+    // C_GetSlotList's answer to a length query, for the call with a buffer right after it.
+    std::optional<SlotListSnapshot> slot_list_snapshot;
 
     // Threads inside C_WaitForSlotEvent (guarded by `mutex`): C_Finalize waits, bounded, until
     // they have left.

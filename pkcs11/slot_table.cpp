@@ -125,6 +125,7 @@ void SlotTable::retry_later(const Unidentified& u) {
     if (r.phase != CardPhase::Identifying || r.card_events != u.card_events) return;
     r.phase = CardPhase::New;
     r.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    r.token_missed = true;  // the caller says "no token": when the retry finds it, an event
 }
 
 std::shared_ptr<CardState> SlotTable::token_card(CK_SLOT_ID id) {

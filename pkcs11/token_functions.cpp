@@ -48,13 +48,20 @@ void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
     std::vector<CK_SLOT_ID> ids;
     {
         std::unique_lock<Mutex> lock(*st->mutex);
-        // The slots are looked at again on the length query only, so that the call with the
-        // buffer answers for the same slots (a card or reader arriving in between would make it
-        // fail with CKR_BUFFER_TOO_SMALL, which NSS takes as a failure).
-        if (!list || !st->slots_listed) st->refresh(lock, IdentifyCards::all());
-        st->slots_listed = true;
-        for (const Slot& s : st->slots.slots())
-            if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
+        // Every call looks at the readers, except the call with a buffer right after a length
+        // query: it answers for the same slots (a card or reader arriving in between would
+        // make it fail with CKR_BUFFER_TOO_SMALL, which NSS takes as a failure).
+        auto& snapshot = st->slot_list_snapshot;
+        if (list && snapshot && snapshot->token_present == token_present) {
+            ids = snapshot->ids;
+            if (*count >= ids.size()) snapshot.reset();  // used; a too-small buffer may try again
+        } else {
+            st->refresh(lock, IdentifyCards::all());
+            for (const Slot& s : st->slots.slots())
+                if (!token_present || st->slots.token_present(s.id)) ids.push_back(s.id);
+            if (list) snapshot.reset();
+            else snapshot = SlotListSnapshot{token_present, ids};
+        }
     }
     copy_out(ids, list, count);
 }
@@ -121,6 +128,8 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
     std::memset(info->utcTime, ' ', sizeof info->utcTime);
 }
 
+constexpr long kEventSliceMs = 500;
+
 CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {
     auto st = state();
     require_args(!reserved && slot);
@@ -150,7 +159,9 @@ CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
         }
         if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
         try {
-            st->provider->wait_for_change(-1);  // the module lock is not held here
+            // In slices, so that an event the module queues itself (a token identified late)
+            // is reported too; the module lock is not held here.
+            st->provider->wait_for_change(kEventSliceMs);
         } catch (const CardError& e) {
             if (e.code() == CardErrc::Cancelled || st->finalized) return CKR_CRYPTOKI_NOT_INITIALIZED;
             // pcscd gone or restarting: not an error for the caller, who keeps waiting; look
