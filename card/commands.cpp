@@ -18,6 +18,10 @@ CommandApdu verify(std::uint8_t p2, const SecureBuffer& pin) {
     return CommandApdu::sensitive(0x00, kInsVerify, 0x00, p2, pin.data(), pin.size());
 }
 
+CommandApdu change_reference_data(const SecureBuffer& new_pin) {
+    return CommandApdu::sensitive(0x00, kInsChangeReferenceData, 0x01, kP2CurrentEf, new_pin.data(), new_pin.size());
+}
+
 CommandApdu verify_status(std::uint8_t p2) { return CommandApdu(0x00, kInsVerify, 0x00, p2); }
 
 CommandApdu get_response(std::uint32_t le) { return CommandApdu::case2(0x00, 0xC0, 0x00, 0x00, le); }

@@ -18,6 +18,9 @@ CommandApdu read_binary(std::uint16_t offset, std::uint32_t le);
 // VERIFY with the PIN (20), P2 = 80 (current EF) or 80|SFI: 11.5.6. A sensitive APDU: its
 // buffers are wiped and traces never show it.
 CommandApdu verify(std::uint8_t p2, const SecureBuffer& pin);
+// CHANGE REFERENCE DATA (24), P1 = 01 (new data only), P2 = 80 (the PIN IEF selected): the
+// new PIN, after a VERIFY of the old one in the same card session. Sensitive, like VERIFY.
+CommandApdu change_reference_data(const SecureBuffer& new_pin);
 // VERIFY without data: the PIN's counter, no try spent (JICSAP 6.4.9(5)).
 CommandApdu verify_status(std::uint8_t p2);
 // GET RESPONSE (C0) for data announced by 61xx: 7.6.1.
@@ -30,5 +33,6 @@ CommandApdu compute_signature(std::uint8_t p1, std::uint8_t p2, const Bytes& inp
 inline std::uint8_t p2_short_ef(std::uint16_t ef) { return static_cast<std::uint8_t>(0x80 | ef); }
 constexpr std::uint8_t kP2CurrentEf = 0x80;
 constexpr std::uint8_t kInsVerify = 0x20;  // never resent on our own
+constexpr std::uint8_t kInsChangeReferenceData = 0x24;  // never resent either
 
 }  // namespace jpki::cmd

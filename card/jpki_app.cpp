@@ -259,6 +259,16 @@ int JpkiSession::pin_tries_left(PinRef ref) {
     return tries;
 }
 
+void JpkiSession::change_reference_data(const Pin& new_pin) {
+    const PinRef ref = new_pin.ref();
+    if (!sent_[index(ref)] || new_pin.bytes().empty())
+        throw CardError(CardErrc::BadArgument, "CHANGE REFERENCE DATA without a VERIFY first");
+    select_ef(profile::pin_ef(ref));
+    const std::uint16_t status = app_.channel_.transmit(cmd::change_reference_data(new_pin.bytes())).sw();
+    if (status == sw::kOk) return;
+    throw_for_sw(status, std::string("CHANGE REFERENCE DATA ") + profile::pin_name(ref));
+}
+
 // A kept PIN may have been changed by another program since the card accepted it. A change
 // needs a correct VERIFY, after which the program resets the card (seen: a new epoch), or
 // leaves it unlocked (seen: the key signs without our VERIFY); the counter not full means
@@ -376,6 +386,16 @@ CertAvailability JpkiApp::read_cert_availability() {
 
 Bytes JpkiApp::read_certificate(CertFile file) {
     return measured("read-cert", [&] { return open().read_certificate(file); });
+}
+
+void JpkiApp::change_pin(const Pin& old_pin, const Pin& new_pin) {
+    if (old_pin.ref() != new_pin.ref()) throw CardError(CardErrc::BadArgument, "change_pin: two different PINs");
+    measured("change-pin", [&] {
+        JpkiSession s = open();
+        s.verify(old_pin);
+        s.change_reference_data(new_pin);
+        s.finish();
+    });
 }
 
 int JpkiApp::pin_tries_left(PinRef ref) {

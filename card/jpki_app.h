@@ -85,6 +85,9 @@ public:
     // Throws PinIncorrect (with tries left) or PinBlocked. Never retried. A kept PIN is not
     // sent when it may have changed (CardErrc::StalePin; see PinSource::kept_since).
     void verify(const Pin& pin, PinSource source = PinSource::typed());
+    // After verify() of the same PIN: CHANGE REFERENCE DATA with `new_pin`, its IEF selected
+    // first (P2=80, as every source sends it). Never retried. Throws CardError.
+    void change_reference_data(const Pin& new_pin);
     // Locks the card again after a VERIFY (the card reset, checked once per card by a probe
     // that spends no try). Throws when it cannot be sure the card is locked: the operation
     // fails then, after a power cycle. The destructor does the same, best effort, for a
@@ -140,6 +143,9 @@ public:
     void check_pin(const Pin& pin);
     // VERIFY, read a file that needs the PIN (the signature certificate), lock again.
     Bytes read_certificate_with_pin(CertFile file, const Pin& pin);
+    // Counter, VERIFY of `old_pin`, CHANGE REFERENCE DATA, lock again: one transaction.
+    // Throws PinIncorrect / PinBlocked for the old PIN, or the card's error for the change.
+    void change_pin(const Pin& old_pin, const Pin& new_pin);
     // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
     Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input,
                PinSource source = PinSource::typed());

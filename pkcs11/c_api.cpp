@@ -92,13 +92,14 @@ JPKI_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK
 JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR) {
     return guarded("C_InitToken", [&] { refuse_for_token(slot, CKR_TOKEN_WRITE_PROTECTED); });
 }
-// PIN changes stay with the card's issuer (and its kiosks): never through this module, so no
-// PIN try can be spent by them here. C_InitPIN needs the security officer, which the card has not.
+// C_InitPIN needs the security officer, which the card has not: a blocked PIN is reset at the
+// municipal office only.
 JPKI_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG) {
     return refuse("C_InitPIN", h, CKR_USER_NOT_LOGGED_IN);
 }
-JPKI_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR, CK_ULONG) {
-    return refuse("C_SetPIN", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
+                           CK_ULONG new_len) {
+    return guarded("C_SetPIN", [&] { set_pin(h, old_pin, old_len, new_pin, new_len); });
 }
 
 // --- sessions ------------------------------------------------------------------------------

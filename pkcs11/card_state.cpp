@@ -110,6 +110,11 @@ void CardState::login(TokenRole role, Pin pin) {
     } else {
         app_.check_pin(pin);
     }
+    keep_login(role, std::move(pin));
+}
+
+void CardState::keep_login(TokenRole role, Pin pin) {
+    const KeyInfo& k = key(role);
     const std::uint64_t epoch = app_.epoch();
     SecureBuffer fingerprint = k.pin_each_signature ? crypto::keyed_hash(fingerprint_key_, pin.bytes()) : SecureBuffer();
     std::lock_guard<Mutex> lock(*login_mutex_);
@@ -122,6 +127,18 @@ void CardState::login(TokenRole role, Pin pin) {
         p.kept.emplace(std::move(pin));
         p.kept_epoch = epoch;
     }
+}
+
+void CardState::change_pin(TokenRole role, const Pin& old_pin, Pin new_pin) {
+    ScopeExit note([&] { note_tries_if_read(role); });
+    try {
+        app_.change_pin(old_pin, new_pin);
+    } catch (...) {
+        logout(role);
+        throw;
+    }
+    if (!logged_in(role)) return;
+    keep_login(role, std::move(new_pin));
 }
 
 void CardState::logout(TokenRole role) noexcept {

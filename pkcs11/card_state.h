@@ -54,6 +54,10 @@ public:
     // The sign token also reads its certificate, which needs the PIN. Throws CardError.
     void login(TokenRole role, Pin pin);
     void logout(TokenRole role) noexcept;
+    // Changes the token's PIN on the card (one transaction, locked again). On success a login
+    // of this token now keeps the new PIN; on any error the login ends (the card may no longer
+    // hold the kept one). Throws CardError.
+    void change_pin(TokenRole role, const Pin& old_pin, Pin new_pin);
     // Checks a PIN on the card (locked again at once) without logging in: the per-signature
     // PIN of a key that always needs authentication.
     void check_pin(TokenRole role, const Pin& pin);
@@ -111,6 +115,8 @@ private:
         }
     };
     static std::size_t index(TokenRole r) { return static_cast<std::size_t>(r); }
+    // Marks the token logged in with `pin` (kept, or its fingerprint; see login()).
+    void keep_login(TokenRole role, Pin pin);
     void note_tries(TokenRole role);
     void note_tries_if_read(TokenRole role);
     static crypto::CertificateInfo parsed(const Bytes& der, const char* what);

@@ -22,6 +22,8 @@ void close_all_sessions(CK_SLOT_ID slot);
 void get_session_info(CK_SESSION_HANDLE session, CK_SESSION_INFO_PTR info);
 void login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 void logout(CK_SESSION_HANDLE session);
+void set_pin(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
+             CK_ULONG new_len);
 // Objects and mechanisms (object_functions.cpp)
 void find_objects_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR templ, CK_ULONG count);
 void find_objects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count);

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <optional>
+
 namespace jpki::p11 {
 
 namespace {
@@ -87,6 +89,27 @@ void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
             // A token known to be locked is refused without touching the card.
             if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
             card.login(c.role, std::move(parsed));
+        });
+    });
+}
+
+void set_pin(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
+             CK_ULONG new_len) {
+    // No protected authentication path: both PINs come with the call.
+    require_args((old_pin || !old_len) && (new_pin || !new_len));
+    with_session(handle, Need::Token | Need::ReadWrite, [&](const SessionCall& c) {
+        c.on_card([&](CardState& card) {
+            // Local checks first, nothing sent: an old PIN the card cannot hold is simply
+            // incorrect; a new one it would refuse is a format error.
+            std::optional<Pin> old_parsed;
+            try {
+                old_parsed.emplace(Pin::parse(pin_of(c.role), old_pin, old_len));
+            } catch (const CardError&) {
+                fail(CKR_PIN_INCORRECT);
+            }
+            Pin new_parsed = Pin::parse(pin_of(c.role), new_pin, new_len);
+            if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
+            card.change_pin(c.role, *old_parsed, std::move(new_parsed));
         });
     });
 }
