@@ -355,6 +355,46 @@ after=$(verify_count "$LOG2")
 ((after == after3)) || fail "the login to the locked token still sent $((after - after3)) VERIFY with data to card 2" "$LOG2"
 ok "the right PIN on card 2's locked auth token: CKR_PIN_LOCKED, no new VERIFY with data ($after3 -> $after)"
 
+# ---- 6b. changing a PIN (C_SetPIN) -----------------------------------------------------------
+NEW_AUTH_PIN=4711 NEW_SIGN_PIN=NEWSIGN99
+change_count() { grep -c '^00 24 ' "$1" || true; }
+# change_pin NAME SLOT OLD NEW: pkcs11-tool --change-pin (it opens a read-write session).
+change_pin() { run "$1" "${P11[@]}" --slot "$2" --change-pin --pin "$3" --new-pin "$4"; }
+for kind in auth sign; do
+  if [[ $kind == auth ]]; then
+    slot=${SLOT[auth1]} old=$AUTH_PIN new=$NEW_AUTH_PIN malformed=12a4 label=$AUTH_LABEL bit=false
+  else
+    slot=${SLOT[sign1]} old=$SIGN_PIN new=$NEW_SIGN_PIN malformed=SHORT label=$SIGN_LABEL bit=true
+  fi
+  v0=$(verify_count "$LOG1") c0=$(change_count "$LOG1")
+  if change_pin chg_bad_$kind "$slot" "$old" "$malformed"; then
+    fail "pkcs11-tool --change-pin to the malformed PIN '$malformed' on card 1's $kind token succeeded" "$tmp/chg_bad_$kind.out"
+  fi
+  # pkcs11-tool 0.23 calls C_Login with --pin before C_SetPIN: that one VERIFY is the login's.
+  logins=1
+  (($(verify_count "$LOG1") == v0 + logins && $(change_count "$LOG1") == c0)) ||
+    fail "the malformed new PIN reached card 1 (VERIFY $v0 -> $(verify_count "$LOG1") with $logins login(s), CHANGE $c0 -> $(change_count "$LOG1"))" "$tmp/chg_bad_$kind.out"
+  v0=$(verify_count "$LOG1")
+  must chg_$kind "pkcs11-tool --change-pin on card 1's $kind token failed" \
+    "${P11[@]}" --slot "$slot" --change-pin --pin "$old" --new-pin "$new"
+  v1=$(verify_count "$LOG1") c1=$(change_count "$LOG1")
+  ((v1 == v0 + logins + 1 && c1 == c0 + 1)) ||
+    fail "the change sent $((v1 - v0 - logins)) VERIFY beyond the login and $((c1 - c0)) CHANGE REFERENCE DATA, expected 1 and 1" "$LOG1"
+  check_locked "pkcs11-tool --change-pin on the $kind token"
+  if run chg_old_$kind "${P11[@]}" --slot "$slot" --login --pin "$old" -O; then
+    fail "the old PIN still logs in to card 1's $kind token after the change" "$tmp/chg_old_$kind.out"
+  fi
+  grep -q 'CKR_PIN_INCORRECT' "$tmp/chg_old_$kind.out" || fail "the old PIN did not fail with CKR_PIN_INCORRECT" "$tmp/chg_old_$kind.out"
+  must chg_list_$kind "pkcs11-tool -L after the old PIN failed" "${P11[@]}" -L
+  flags=$(slot_field "$tmp/chg_list_$kind.out" "$JPKI_SIM_READER_1" "$label" 6)
+  has_flag "$flags" "user PIN count low" || fail "the old PIN's failure does not show as 'count low' (flags: $flags)" "$tmp/chg_list_$kind.out"
+  must chg_new_$kind "the new PIN does not log in to card 1's $kind token" "${P11[@]}" --slot "$slot" --login --pin "$new" -O
+  # Back to the PIN the other checks use.
+  must chg_back_$kind "changing card 1's $kind PIN back failed" \
+    "${P11[@]}" --slot "$slot" --change-pin --pin "$new" --new-pin "$old"
+  ok "--change-pin on card 1's $kind token: malformed new PIN refused unsent; 1 VERIFY + 1 CHANGE (+$logins login); old PIN CKR_PIN_INCORRECT (one try, flags: $flags), new PIN logs in, changed back"
+done
+
 # ---- 7. no PIN in the APDU logs or the module's trace -----------------------------------------
 pin_patterns() { # PIN...: each PIN as text (unless it is all zeros: common in hex dumps) and its bytes in hex
   local p hex
@@ -365,7 +405,7 @@ pin_patterns() { # PIN...: each PIN as text (unless it is all zeros: common in h
     echo "${hex// /}"
   done
 }
-mapfile -t PATS < <(pin_patterns "$AUTH_PIN" "$SIGN_PIN" "$WRONG_PIN" "$BAD_LEN_PIN")
+mapfile -t PATS < <(pin_patterns "$AUTH_PIN" "$SIGN_PIN" "$WRONG_PIN" "$BAD_LEN_PIN" "$NEW_AUTH_PIN" "$NEW_SIGN_PIN")
 for i in 1 2; do
   log_var=JPKI_SIM_LOG_$i
   log=${!log_var}
