@@ -40,9 +40,9 @@ fail() {
 }
 
 # signatures LOG: the COMPUTE DIGITAL SIGNATURE lines of a simulated card's APDU log, without
-# the module's one-time check after its first card reset (a 1-byte request that the locked card
-# must answer 6982).
-signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE '^80 2A 00 80 Lc=1 -> 6982 ' || true; }; }
+# the module's lock check (after its first card reset, and before sending a kept PIN): a
+# signature request over an all-zero DigestInfo that a locked card must answer 6982.
+signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE '^80 2A 00 80 Lc=51 -> 6982 ' || true; }; }
 
 finish() { echo "$passed passed, 0 failed"; }
 

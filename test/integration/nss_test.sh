@@ -222,9 +222,39 @@ slice relogin "$from"
 login_ok relogin
 ok "certutil -K -f <wrong PIN>: '$(grep -m1 SEC_ERROR_BAD_PASSWORD "$tmp/wrong.out")', card: $(verifies "$tmp/wrong.apdu" | sed 's/ data=<redacted>//'); the right PIN afterwards: $(verifies "$tmp/relogin.apdu" | sed 's/ data=<redacted>//')"
 
+# ---- 5b. changing the PIN: modutil -changepw ----------------------------------------------------
+NEW_PIN=4711
+printf '%s\n' "$NEW_PIN" >"$tmp/new_pin"
+printf '%s\n' 12a4 >"$tmp/malformed_pin"
+# change NAME OLDFILE NEWFILE: modutil -changepw of the authentication token.
+change() { run "$1" modutil -dbdir "sql:$db" -changepw "$AUTH_TOKEN" -pwfile "$2" -newpwfile "$3" -force; }
+from=$(mark)
+if change chg_bad "$tmp/pin" "$tmp/malformed_pin"; then
+  fail "modutil -changepw to the malformed PIN 12a4 succeeded" "$tmp/chg_bad.out"
+fi
+slice chg_bad "$from"
+grep -q '^00 24 ' "$tmp/chg_bad.apdu" && fail "modutil -changepw sent the malformed PIN to the card" "$tmp/chg_bad.apdu"
+from=$(mark)
+change chg "$tmp/pin" "$tmp/new_pin" || fail "modutil -changepw '$AUTH_TOKEN' failed" "$tmp/chg.out"
+slice chg "$from"
+grep -qx '00 24 01 80 Lc=4 data=<redacted> -> 9000 len=0' "$tmp/chg.apdu" ||
+  fail "modutil -changepw: no CHANGE REFERENCE DATA answered 9000 on the card" "$tmp/chg.apdu"
+(($(grep -c '^00 24 ' "$tmp/chg.apdu") == 1)) || fail "modutil -changepw: not exactly one CHANGE REFERENCE DATA" "$tmp/chg.apdu"
+login_ok chg
+from=$(mark)
+if run chg_old certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/pin"; then
+  fail "the old PIN still works after modutil -changepw" "$tmp/chg_old.out"
+fi
+slice chg_old "$from"
+[[ $(verifies "$tmp/chg_old.apdu") == '00 20 00 98 Lc=4 data=<redacted> -> 63C2 len=0' ]] ||
+  fail "the old PIN after the change: not exactly one VERIFY answered 63C2" "$tmp/chg_old.apdu"
+must chg_new "the new PIN does not work after modutil -changepw" certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/new_pin"
+change chg_back "$tmp/new_pin" "$tmp/pin" || fail "modutil -changepw back to the first PIN failed" "$tmp/chg_back.out"
+ok "modutil -changepw '$AUTH_TOKEN': malformed new PIN never sent; one VERIFY + one CHANGE REFERENCE DATA (9000); the old PIN then costs one try (63C2), the new one works; changed back"
+
 # ---- 6. no PIN in the APDU log or the module's trace -------------------------------------------
 pats=()
-for p in "$AUTH_PIN" "$WRONG_PIN"; do
+for p in "$AUTH_PIN" "$WRONG_PIN" "$NEW_PIN"; do
   hex=$(hexs "$p")
   pats+=("$p" "$hex" "${hex// /}")
 done

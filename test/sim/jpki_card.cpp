@@ -304,7 +304,7 @@ Bytes JpkiCard::process(const Bytes& command) {
     entry.header.assign(command.begin(), command.begin() + static_cast<long>(std::min<std::size_t>(4, command.size())));
     const Parsed p = parse(command);
     entry.lc = p.data.size();
-    entry.redacted = command.size() >= 4 && command[1] == 0x20 && !p.data.empty();
+    entry.redacted = command.size() >= 4 && (command[1] == 0x20 || command[1] == 0x24) && !p.data.empty();
     Response r = dispatch(command);
     if (config_.t0_get_response && !r.data.empty() && !(command.size() > 1 && command[1] == 0xC0)) {
         pending_ = std::move(r.data);

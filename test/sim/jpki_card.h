@@ -49,7 +49,7 @@ enum class Fault {
 struct LoggedApdu {
     Bytes header;   // CLA INS P1 P2
     std::size_t lc = 0;
-    bool redacted = false;  // VERIFY data: never logged
+    bool redacted = false;  // PIN data (VERIFY, CHANGE REFERENCE DATA): never logged
     std::uint16_t sw = 0;
     std::size_t response_len = 0;
     std::string text() const;  // "00 20 00 98 Lc=4 data=<redacted> -> 63C2 len=0"
