@@ -371,6 +371,51 @@ grep -vqxF '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" &&
   fail "another signature APDU in the APDU log" "$tmp/page.sign"
 ok "Firefox loaded $URL: TLSv1.3; s_server verified the client certificate CN=$CN (= card1/auth_cert.der); the page says 'Verify return code: 0 (ok)', 'Peer signature type: RSA-PSS'; card: $(paste -sd';' "$tmp/page.sign")"
 
+# ---- 5b. "Change Password" of the security device: nsIPK11Token.changePassword -------------------
+# Chrome-context script; arguments: token name, old PIN, new PIN. Returns {changed} or {failed}.
+cat >"$tmp/changepw.js" <<'JS'
+let done = arguments[arguments.length - 1];
+let [tokenName, oldPin, newPin] = arguments;
+(async () => {
+  const mdb = Cc["@mozilla.org/security/pkcs11moduledb;1"].getService(Ci.nsIPKCS11ModuleDB);
+  for (const mod of await mdb.listModules()) {
+    for (const slot of mod.slots) {
+      if (slot.tokenName === tokenName) {
+        try {
+          slot.getToken().changePassword(oldPin, newPin);
+          return { changed: true };
+        } catch (e) {
+          return { failed: String(e) };
+        }
+      }
+    }
+  }
+  return { error: `no token "${tokenName}"` };
+})().then(done, e => done({ error: `${e}` }));
+JS
+NEW_PIN=4711
+# changepw NAME OLD NEW: the script's result in $res, the card's APDUs in $tmp/NAME.apdu.
+changepw() {
+  local from
+  from=$(wc -l <"$LOG")
+  marionette "$1" "arg:$TOKEN" "arg:$2" "arg:$3" "chrome:$tmp/changepw.js" ||
+    fail "Firefox: the change-password script failed (exit status $?)" "$tmp/$1.out" "$tmp/firefox.log"
+  tail -n +"$((from + 1))" "$LOG" >"$tmp/$1.apdu"
+  res=$(sed -n "s|^chrome $tmp/changepw.js: ||p" "$tmp/$1.out")
+}
+changepw chg_bad "$AUTH_PIN" 12a4
+[[ $(jget failed) != null ]] || fail "changePassword to the malformed PIN 12a4 did not fail: $res" "$tmp/chg_bad.out"
+grep -q '^00 24 ' "$tmp/chg_bad.apdu" && fail "changePassword sent the malformed PIN to the card" "$tmp/chg_bad.apdu"
+changepw chg "$AUTH_PIN" "$NEW_PIN"
+[[ $(jget changed) == true ]] || fail "changePassword($AUTH_PIN -> $NEW_PIN) failed: $res" "$tmp/chg.out"
+[[ $(grep -c '^00 24 ' "$tmp/chg.apdu") == 1 ]] && grep -qx '00 24 01 80 Lc=4 data=<redacted> -> 9000 len=0' "$tmp/chg.apdu" ||
+  fail "changePassword: not exactly one CHANGE REFERENCE DATA answered 9000" "$tmp/chg.apdu"
+grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$tmp/chg.apdu" | grep -v -- '-> 9000 ' >"$tmp/chg.wrong" &&
+  fail "changePassword: a VERIFY not answered 9000 (a try spent)" "$tmp/chg.wrong"
+changepw chg_back "$NEW_PIN" "$AUTH_PIN"
+[[ $(jget changed) == true ]] || fail "changePassword back to the first PIN failed: $res" "$tmp/chg_back.out"
+ok "Firefox nsIPK11Token.changePassword on '$TOKEN': malformed new PIN refused, never sent; $AUTH_PIN -> $NEW_PIN: one CHANGE REFERENCE DATA (9000), every VERIFY 9000; changed back"
+
 # ---- 6. Firefox ends; its mount went with it -------------------------------------------------
 stop_firefox
 [[ ! -e $FF_DIST/policies.json ]] || fail "$FF_DIST/policies.json is visible after Firefox ended"

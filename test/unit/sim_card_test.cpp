@@ -1504,3 +1504,28 @@ TEST_CASE("sim: selecting the ISD restores the power-on selection state", "[sim]
     CHECK(sw_of(send(card, "00 A4 00 00")) == 0x6A86);    // as after power-on
     CHECK(sw_of(send(card, "00 A4 02 0C 02 00 0A")) == 0x6A82);  // no DF selected any more
 }
+
+TEST_CASE("sim: CHANGE REFERENCE DATA needs the PIN IEF selected and its PIN verified", "[sim]") {
+    auto card = jpki_card();
+    REQUIRE(sw(*card, "00 A4 02 0C 02 00 18") == 0x9000);         // the auth PIN's IEF
+    CHECK(sw(*card, "00 24 01 80 04 35 36 37 38") == 0x6982);     // no VERIFY yet: refused
+    REQUIRE(sw(*card, "00 20 00 80 04 31 32 33 34") == 0x9000);
+    CHECK(sw(*card, "00 24 01 80 03 35 36 37") == 0x6A80);        // not 4 digits
+    CHECK(sw(*card, "00 24 00 80 04 35 36 37 38") == 0x6A86);     // P1 must be 01
+    CHECK(sw(*card, "00 24 01 80 04 35 36 37 38") == 0x9000);     // 5678
+    card->reset();
+    REQUIRE(sw(*card, kSelectJpki) == 0x9000);
+    CHECK(sw(*card, kVerifyAuthSfi) == 0x63C2);                   // the old PIN: wrong now
+    CHECK(sw(*card, "00 20 00 98 04 35 36 37 38") == 0x9000);     // the new one verifies
+    CHECK(card->config().auth_pin == "5678");
+}
+
+TEST_CASE("sim: become() is another card in the same reader, seen as a reset", "[sim]") {
+    auto card = jpki_card();
+    REQUIRE(sw(*card, kVerifyAuthSfi) == 0x9000);
+    const unsigned resets = card->resets();
+    card->become(test::card_config(2));
+    CHECK(card->resets() == resets + 1);
+    CHECK_FALSE(card->auth_verified());
+    CHECK(card->config().serial == test::card_config(2).serial);
+}
