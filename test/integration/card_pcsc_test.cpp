@@ -5,7 +5,7 @@
 #include "card/jpki_app.h"
 #include "card/pcsc_transport.h"
 #include "card/reader_monitor.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 #include "crypto/certificate.h"
 #include "crypto/digest.h"
 #include "crypto/rsa_verify.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <catch2/catch.hpp>
 

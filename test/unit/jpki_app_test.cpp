@@ -2,9 +2,9 @@
 // against a scripted transport for status words and answers the simulator never gives.
 #include "card/card_error.h"
 #include "card/jpki_app.h"
+#include "test/common/test_support.h"
 #include "test/sim/sim_transport.h"
 #include "test/unit/scripted_transport.h"
-#include "test/unit/test_support.h"
 
 #include <catch2/catch.hpp>
 

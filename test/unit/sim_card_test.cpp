@@ -1,8 +1,8 @@
 // The simulated card answers like the real JPKI AP (../shared/jpki-card.md), APDU by APDU.
 // Every test drives jpki::sim::JpkiCard through process() with raw APDUs and checks the
 // status words and data exactly, so a change in the simulator's behaviour breaks a test.
+#include "test/common/test_support.h"
 #include "test/sim/jpki_card.h"
-#include "test/unit/test_support.h"
 
 #include <catch2/catch.hpp>
 

@@ -5,7 +5,7 @@
 
 #include "pkcs11/pkcs11.h"
 #include "test/sim/sim_reader_provider.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <cstddef>
 #include <string>

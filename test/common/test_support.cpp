@@ -1,4 +1,4 @@
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>

@@ -1,7 +1,7 @@
 // Objects, attributes, mechanisms, signatures, verification and digests through the C
 // function list of the test module, against in-process simulated cards. Every expectation is
 // an exact value or CK_RV; certificates and signatures are checked with OpenSSL.
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

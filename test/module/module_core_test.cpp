@@ -1,7 +1,7 @@
 // The module core through the C function list: initialisation, slots, tokens, sessions, login,
 // PIN counters, threads, fork, slot events and card removal. Every expectation is an exact
 // CK_RV (or the one set of codes PKCS#11 2.40 leaves open).
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 
