@@ -390,26 +390,6 @@ void check_auth_pin_not_verified(sim::JpkiCard& card) {
     CHECK(direct_auth_signature(card) == 0x6982);
 }
 
-// One card in one reader, the module initialised; sessions on its tokens.
-struct OneCard {
-    explicit OneCard(sim::CardConfig config = card_config(1)) {
-        reader = w.add_card(1, config);
-        slots = initialize_and_list(w.f);
-        card = w.readers.card(reader);
-        REQUIRE(card != nullptr);
-    }
-    CK_SESSION_HANDLE auth_session() { return open_session(w.f, slots.at(0)); }
-    CK_SESSION_HANDLE sign_session() { return open_session(w.f, slots.at(1)); }
-    // The same, logged in with the card's right PINs.
-    CK_SESSION_HANDLE logged_in_auth_session() { return logged_in_session(w.f, slots.at(0), "1234"); }
-    CK_SESSION_HANDLE logged_in_sign_session() { return logged_in_session(w.f, slots.at(1), "SIGN1234"); }
-
-    ModuleWorld w;
-    int reader = -1;
-    std::vector<CK_SLOT_ID> slots;
-    std::shared_ptr<sim::JpkiCard> card;
-};
-
 }  // namespace
 
 // =============================================================================================
@@ -420,7 +400,7 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
           "[objects]") {
     OneCard c;
     REQUIRE(c.slots.size() == 2);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
 
     auto all = search(f, s, {});
@@ -477,7 +457,7 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
 
 TEST_CASE("module: objects: the authentication public key matches its certificate", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
@@ -509,7 +489,7 @@ TEST_CASE("module: objects: the authentication public key matches its certificat
 
 TEST_CASE("module: objects: the authentication private key appears with C_Login and goes with C_Logout", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
@@ -568,7 +548,7 @@ TEST_CASE("module: objects: the authentication private key appears with C_Login 
 
 TEST_CASE("module: objects: the signature token shows only its CA certificate until login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.sign_session();
     const Bytes sign_der = pki_file(1, "sign_cert.der");
     const Bytes sign_ca_der = pki_file(1, "sign_ca.der");
@@ -622,7 +602,7 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
 
 TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribute", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
     const CK_OBJECT_HANDLE ca = cert_of_category(f, s, 2);
@@ -686,7 +666,7 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
 
 TEST_CASE("module: objects: C_FindObjects hands out each handle once and keeps its state rules", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
 
     SECTION("chunks of one") {
@@ -767,7 +747,7 @@ TEST_CASE("module: objects: C_FindObjects hands out each handle once and keeps i
 
 TEST_CASE("module: objects: C_GetAttributeValue length queries and buffers follow PKCS#11 2.40", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
@@ -866,7 +846,7 @@ TEST_CASE("module: objects: C_GetAttributeValue length queries and buffers follo
 
 TEST_CASE("module: objects: C_GetAttributeValue never reveals the private key's secrets", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes modulus = cert_modulus(pki_file(1, "auth_cert.der"));
@@ -923,14 +903,11 @@ TEST_CASE("module: objects: C_GetAttributeValue never reveals the private key's 
 }
 
 TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad handles and arguments", "[objects]") {
-    ModuleWorld w;
-    w.add_card(1);
-    w.add_card(2);
-    auto slots = initialize_and_list(w.f, 4);
-    CK_FUNCTION_LIST_PTR f = w.f;
-    CK_SESSION_HANDLE s1 = open_session(f, slots[0]);
-    CK_SESSION_HANDLE s1_sign = open_session(f, slots[1]);
-    CK_SESSION_HANDLE s2 = open_session(f, slots[2]);
+    TwoCards c;
+    CK_FUNCTION_LIST_PTR f = c.f;
+    CK_SESSION_HANDLE s1 = open_session(f, c.slots[0]);
+    CK_SESSION_HANDLE s1_sign = open_session(f, c.slots[1]);
+    CK_SESSION_HANDLE s2 = open_session(f, c.slots[2]);
     const CK_OBJECT_HANDLE cert1 = cert_of_category(f, s1, 1);
     const CK_OBJECT_HANDLE cert2 = cert_of_category(f, s2, 1);
     const CK_OBJECT_HANDLE sign_ca = only(f, s1_sign, CKO_CERTIFICATE);
@@ -958,7 +935,7 @@ TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad h
 
 TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
@@ -995,7 +972,7 @@ TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
 
 TEST_CASE("module: objects: C_GetMechanismList lists exactly the card's mechanisms", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     for (CK_SLOT_ID slot : c.slots) {
         CAPTURE(slot);
         CK_ULONG n = 0;
@@ -1020,7 +997,7 @@ TEST_CASE("module: objects: C_GetMechanismList lists exactly the card's mechanis
 
 TEST_CASE("module: objects: C_GetMechanismInfo describes each mechanism", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     const CK_SLOT_ID slot = c.slots[0];
     for (CK_MECHANISM_TYPE type : kSignMechs) {
         CAPTURE(type);
@@ -1048,7 +1025,7 @@ TEST_CASE("module: objects: C_GetMechanismInfo describes each mechanism", "[obje
 
 TEST_CASE("module: objects: mechanisms the card lacks are refused by every init function", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1083,7 +1060,7 @@ TEST_CASE("module: objects: mechanisms the card lacks are refused by every init 
 
 TEST_CASE("module: objects: every signature mechanism of the authentication key verifies with OpenSSL", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1150,7 +1127,7 @@ TEST_CASE("module: objects: every signature mechanism of the authentication key 
 
 TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the operation", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1200,7 +1177,7 @@ TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the op
 
 TEST_CASE("module: objects: multi-part signing gives the single-part signature", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1226,7 +1203,7 @@ TEST_CASE("module: objects: multi-part signing gives the single-part signature",
 
 TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1291,7 +1268,7 @@ TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys
 
 TEST_CASE("module: objects: C_SignInit with the private key's handle needs a login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     REQUIRE(f->C_Logout(s) == CKR_OK);
@@ -1308,7 +1285,7 @@ TEST_CASE("module: objects: C_SignInit with the private key's handle needs a log
 
 TEST_CASE("module: objects: the authentication key takes no context-specific login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
@@ -1325,7 +1302,7 @@ TEST_CASE("module: objects: the authentication key takes no context-specific log
 
 TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_Logout", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1341,7 +1318,7 @@ TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_L
 
 TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     Mech m(CKM_SHA256_RSA_PKCS);
@@ -1354,7 +1331,7 @@ TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]
 TEST_CASE("module: objects: the card holds no verified PIN after a signature, logout, finalize or last close",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     CHECK(direct_auth_signature(*c.card) == 0x6982);  // locked right after C_Login
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
@@ -1397,7 +1374,7 @@ TEST_CASE("module: objects: the card holds no verified PIN after a signature, lo
 TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC) for every signature",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "sign_cert.der");
@@ -1483,7 +1460,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
 
 TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1556,7 +1533,7 @@ TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]"
 
 TEST_CASE("module: objects: the signature token verifies with its own certificate's key", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1581,7 +1558,7 @@ TEST_CASE("module: objects: the signature token verifies with its own certificat
 
 TEST_CASE("module: objects: C_Digest hashes in software", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();  // no login needed
     const Bytes data = message(1234);
 
@@ -1657,7 +1634,7 @@ TEST_CASE("module: objects: C_Digest hashes in software", "[objects]") {
 namespace {
 // After PSS was given up for a card: gone from both tokens' lists, infos and keys; PKCS#1 works.
 void check_pss_gone(OneCard& c, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv) {
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     for (CK_SLOT_ID slot : c.slots) {
         CAPTURE(slot);
         const auto list = mechanism_list(f, slot);
@@ -1689,7 +1666,7 @@ TEST_CASE("module: objects: a card whose PSS signatures fail the self-check lose
     sim::CardConfig config = card_config(1);
     config.pss_salt_length = 20;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);  // trusted until it fails
@@ -1718,7 +1695,7 @@ TEST_CASE("module: objects: a card without a PSS mode loses PSS when it refuses 
     sim::CardConfig config = card_config(1);
     config.pss = false;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);
@@ -1746,7 +1723,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
     sim::CardConfig config = card_config(1);
     config.has_sign_cert = false;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     REQUIRE(c.slots.size() == 1);
     CK_ULONG n = 0;
     REQUIRE(f->C_GetSlotList(CK_FALSE, nullptr, &n) == CKR_OK);
@@ -1784,7 +1761,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
 TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal ends the signing operation",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes data = message(20);
@@ -1821,7 +1798,7 @@ TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal en
 TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFinal ends the digest operation",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes data = message(20);
     Bytes out(32);
@@ -1857,7 +1834,7 @@ TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFi
 TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the verification operation",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(20);
@@ -1876,30 +1853,27 @@ TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the ve
 }
 
 TEST_CASE("module: objects: the PIN kept since C_Login is not sent once the counter moved elsewhere", "[objects]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
-    auto card = w.readers.card(r);
-    card->set_tries_left(false, 2);  // a wrong PIN typed in another program since our login
-    const std::size_t before = card->verify_with_data_count();
+    OneCard c;
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    c.card->set_tries_left(false, 2);  // a wrong PIN typed in another program since our login
+    const std::size_t before = c.card->verify_with_data_count();
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE t{CKA_CLASS, &cls, sizeof cls};
     CK_OBJECT_HANDLE key;
     CK_ULONG n = 0;
-    REQUIRE(w.f->C_FindObjectsInit(s, &t, 1) == CKR_OK);
-    REQUIRE(w.f->C_FindObjects(s, &key, 1, &n) == CKR_OK);
-    REQUIRE(w.f->C_FindObjectsFinal(s) == CKR_OK);
+    REQUIRE(c.f->C_FindObjectsInit(s, &t, 1) == CKR_OK);
+    REQUIRE(c.f->C_FindObjects(s, &key, 1, &n) == CKR_OK);
+    REQUIRE(c.f->C_FindObjectsFinal(s) == CKR_OK);
     REQUIRE(n == 1);
     CK_MECHANISM m{CKM_SHA256_RSA_PKCS, nullptr, 0};
-    REQUIRE(w.f->C_SignInit(s, &m, key) == CKR_OK);
+    REQUIRE(c.f->C_SignInit(s, &m, key) == CKR_OK);
     CK_BYTE data[] = {1, 2, 3};
     CK_BYTE sig[256];
     CK_ULONG len = sizeof sig;
-    CHECK(w.f->C_Sign(s, data, sizeof data, sig, &len) == CKR_USER_NOT_LOGGED_IN);
-    CHECK(card->verify_with_data_count() == before);  // no try spent in the background
-    CHECK(card->tries_left(false) == 2);
+    CHECK(c.f->C_Sign(s, data, sizeof data, sig, &len) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(c.card->verify_with_data_count() == before);  // no try spent in the background
+    CHECK(c.card->tries_left(false) == 2);
     CK_SESSION_INFO info;
-    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RO_PUBLIC_SESSION);  // logged out: the user must type the PIN again
 }
