@@ -8,9 +8,30 @@
 
 namespace jpki::test {
 
+// The PINs of every simulated card: card_config gives them to the in-process cards; they are
+// also the defaults of test/sim/jpki_card.h that jpki-sim uses, and AUTH_PIN and SIGN_PIN of
+// test/integration/checks.sh.
+inline constexpr char kAuthPin[] = "1234";
+inline constexpr char kSignPin[] = "SIGN1234";
+inline constexpr char kSignPinLowerCase[] = "sign1234";  // accepted: the password is case-insensitive
+// Well-formed PINs that are not the card's: each try costs one of the card's tries.
+inline constexpr char kWrongAuthPin[] = "9999";
+inline constexpr char kWrongSignPin[] = "WRONG123";
+// Malformed PINs, refused for their format before anything reaches the card. The authentication
+// PIN is exactly four digits; the signature password 6 to 16 of A-Z and 0-9.
+inline constexpr char kThreeDigitPin[] = "123";
+inline constexpr char kFiveDigitPin[] = "12345";
+inline constexpr char kPinWithLetter[] = "12a4";
+inline constexpr char kPinWithSpace[] = "12 4";
+inline constexpr char kSignPinWithSymbol[] = "ABC!234";
+inline constexpr char kTwoLetterPin[] = "AB";
+inline constexpr char kThreeLetterPin[] = "ABC";
+inline constexpr char kFiveLetterPin[] = "ABCDE";
+inline constexpr char kSeventeenCharPin[] = "ABCDEFGHIJ1234567";
+
 // Directory of simulated card `n` (1 or 2) in the generated test PKI.
 std::string pki_card_dir(int n = 1);
-// A card configuration for card `n` with the default PINs (auth 1234, sign SIGN1234).
+// A card configuration for card `n` with the PINs kAuthPin and kSignPin.
 sim::CardConfig card_config(int n = 1);
 Bytes read_file(const std::string& path);
 

@@ -281,7 +281,7 @@ TEST_CASE("module: every function answers CKR_CRYPTOKI_NOT_INITIALIZED before C_
     CK_SESSION_HANDLE h = 1;
     CK_MECHANISM_TYPE mechs[32];
     CK_MECHANISM_INFO mech_info{};
-    std::string pin = "1234";
+    std::string pin = kAuthPin;
     std::string label = padded("label", 32);
     CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
     CK_ATTRIBUTE attr{CKA_CLASS, &cls, sizeof cls};
@@ -716,7 +716,7 @@ TEST_CASE("module: read-write sessions open, and every write is refused", "[modu
     REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RW_PUBLIC_SESSION);
     CHECK(info.flags == (CKF_SERIAL_SESSION | CKF_RW_SESSION));
-    REQUIRE(login(c.f, s, "1234") == CKR_OK);
+    REQUIRE(login(c.f, s, kAuthPin) == CKR_OK);
     CHECK(session_state(c.f, s) == CKS_RW_USER_FUNCTIONS);
 
     CK_OBJECT_CLASS cls = CKO_DATA;
@@ -732,10 +732,10 @@ TEST_CASE("module: read-write sessions open, and every write is refused", "[modu
     CK_MECHANISM gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
     CHECK(c.f->C_GenerateKeyPair(s, &gen, nullptr, 0, nullptr, 0, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
-    std::string so_pin = "1234";
+    std::string so_pin = kAuthPin;
     std::string tlabel = padded("x", 32);
     CHECK(c.f->C_InitToken(c.slots[0], utf8(so_pin), so_pin.size(), utf8(tlabel)) == CKR_TOKEN_WRITE_PROTECTED);
-    std::string old_pin = "1234", new_pin = "5678";
+    std::string old_pin = kAuthPin, new_pin = "5678";
     CHECK(c.f->C_SetPIN(s, utf8(old_pin), old_pin.size(), utf8(new_pin), new_pin.size()) ==
           CKR_FUNCTION_NOT_SUPPORTED);
     CHECK(c.f->C_InitPIN(s, utf8(new_pin), new_pin.size()) == CKR_USER_NOT_LOGGED_IN);
@@ -750,16 +750,16 @@ TEST_CASE("module: wrong authentication PINs show COUNT_LOW, FINAL_TRY and LOCKE
     CK_SESSION_HANDLE s = c.auth_session();
     CHECK(pin_flags(c.f, c.slots[0]) == 0);
 
-    CHECK(login(c.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
     CHECK(pin_flags(c.f, c.slots[0]) == CKF_USER_PIN_COUNT_LOW);
-    CHECK(login(c.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
     CHECK(pin_flags(c.f, c.slots[0]) == kFinalTry);
-    CHECK(login(c.f, s, "9999") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
     check_pin_flags(c.f, c.slots, kLocked, 0);  // the signature token's own counter is untouched
     CHECK(c.card->tries_left(false) == 0);
 
     const SentToCard sent(*c.card);
-    CHECK(login(c.f, s, "1234") == CKR_PIN_LOCKED);
+    CHECK(login(c.f, s, kAuthPin) == CKR_PIN_LOCKED);
     CHECK(sent.pins() == 0);
     CHECK(sent.apdus() == 0);
     CHECK(session_state(c.f, s) == CKS_RO_PUBLIC_SESSION);
@@ -775,8 +775,8 @@ TEST_CASE("module: a PIN blocked before the module saw the card is refused witho
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
     // No C_GetTokenInfo first: the module learns of the blocked PIN at C_Login.
-    CHECK(login(w.f, auth, "1234") == CKR_PIN_LOCKED);
-    CHECK(login(w.f, sign, "SIGN1234") == CKR_PIN_LOCKED);
+    CHECK(login(w.f, auth, kAuthPin) == CKR_PIN_LOCKED);
+    CHECK(login(w.f, sign, kSignPin) == CKR_PIN_LOCKED);
     CHECK(card->verify_with_data_count() == 0);
     check_pin_flags(w.f, slots, kLocked, kLocked);
 }
@@ -807,7 +807,7 @@ TEST_CASE("module: the signature token's flags follow its five tries", "[module]
     OneCard c;
     CK_SESSION_HANDLE s = c.sign_session();
     REQUIRE(pin_flags(c.f, c.slots[1]) == 0);
-    CHECK(login(c.f, s, "WRONG123") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, s, kWrongSignPin) == CKR_PIN_INCORRECT);
     CHECK(c.card->tries_left(true) == 4);
     // The authentication PIN is another counter.
     check_pin_flags(c.f, c.slots, 0, CKF_USER_PIN_COUNT_LOW);
@@ -818,7 +818,7 @@ TEST_CASE("module: the signature token's flags follow its five tries", "[module]
     tries_left_elsewhere(*c.card, true, 0);
     CHECK(pin_flags(c.f, c.slots[1]) == kLocked);
     const SentToCard sent(*c.card);
-    CHECK(login(c.f, s, "SIGN1234") == CKR_PIN_LOCKED);
+    CHECK(login(c.f, s, kSignPin) == CKR_PIN_LOCKED);
     CHECK(sent.pins() == 0);
 }
 
@@ -879,7 +879,7 @@ TEST_CASE("module: C_GetSessionInfo reports the slot, state and flags", "[module
     CHECK(info.state == CKS_RO_PUBLIC_SESSION);
     CHECK(info.flags == CKF_SERIAL_SESSION);
     CHECK(info.ulDeviceError == 0);
-    REQUIRE(login(c.f, s, "SIGN1234") == CKR_OK);
+    REQUIRE(login(c.f, s, kSignPin) == CKR_OK);
     REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RO_USER_FUNCTIONS);
     CHECK(info.slotID == c.slots[1]);
@@ -912,7 +912,7 @@ TEST_CASE("module: a login belongs to the token: all its sessions, not the other
     CK_SESSION_HANDLE s1 = c.auth_session();
     CK_SESSION_HANDLE s2 = open_rw(c.f, c.slots[0]);
     CK_SESSION_HANDLE other = c.sign_session();
-    REQUIRE(login(c.f, s1, "1234") == CKR_OK);
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
     CHECK(session_state(c.f, s1) == CKS_RO_USER_FUNCTIONS);
     CHECK(session_state(c.f, s2) == CKS_RW_USER_FUNCTIONS);
     CHECK(session_state(c.f, other) == CKS_RO_PUBLIC_SESSION);
@@ -925,11 +925,11 @@ TEST_CASE("module: C_Login on a logged-in token answers CKR_USER_ALREADY_LOGGED_
     OneCard c;
     CK_SESSION_HANDLE s1 = c.auth_session();
     CK_SESSION_HANDLE s2 = c.auth_session();
-    REQUIRE(login(c.f, s1, "1234") == CKR_OK);
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
     const SentToCard sent(*c.card);
-    CHECK(login(c.f, s1, "1234") == CKR_USER_ALREADY_LOGGED_IN);
-    CHECK(login(c.f, s2, "1234") == CKR_USER_ALREADY_LOGGED_IN);
-    CHECK(login(c.f, s2, "9999") == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(c.f, s1, kAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(c.f, s2, kAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(c.f, s2, kWrongAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
     CHECK(sent.pins() == 0);
     CHECK(c.card->tries_left(false) == 3);
 }
@@ -939,13 +939,13 @@ TEST_CASE("module: C_Logout makes the token's sessions public; without a login i
     CK_SESSION_HANDLE s1 = c.auth_session();
     CK_SESSION_HANDLE s2 = c.auth_session();
     CHECK(c.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
-    REQUIRE(login(c.f, s1, "1234") == CKR_OK);
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
     CHECK(c.f->C_Logout(s2) == CKR_OK);  // any session of the token logs it out
     CHECK(session_state(c.f, s1) == CKS_RO_PUBLIC_SESSION);
     CHECK(session_state(c.f, s2) == CKS_RO_PUBLIC_SESSION);
     CHECK(c.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
     CHECK(c.f->C_Logout(s1 + 1000) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(login(c.f, s2, "1234") == CKR_OK);  // and logs in again
+    CHECK(login(c.f, s2, kAuthPin) == CKR_OK);  // and logs in again
 }
 
 TEST_CASE("module: closing a token's last session logs it out", "[module]") {
@@ -955,7 +955,7 @@ TEST_CASE("module: closing a token's last session logs it out", "[module]") {
     SECTION("with C_CloseSession") {
         CK_SESSION_HANDLE s1 = c.auth_session();
         CK_SESSION_HANDLE s2 = c.auth_session();
-        REQUIRE(login(c.f, s1, "1234") == CKR_OK);
+        REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
         REQUIRE(c.f->C_CloseSession(s1) == CKR_OK);
         CHECK(session_state(c.f, s2) == CKS_RO_USER_FUNCTIONS);  // not the last one yet
         REQUIRE(c.f->C_CloseSession(s2) == CKR_OK);
@@ -963,7 +963,7 @@ TEST_CASE("module: closing a token's last session logs it out", "[module]") {
     SECTION("with C_CloseAllSessions") {
         CK_SESSION_HANDLE s1 = c.auth_session();
         c.auth_session();
-        REQUIRE(login(c.f, s1, "1234") == CKR_OK);
+        REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
         REQUIRE(c.f->C_CloseAllSessions(c.slots[0]) == CKR_OK);
     }
     CK_SESSION_HANDLE fresh = c.auth_session();
@@ -984,15 +984,15 @@ TEST_CASE("module: malformed PINs are refused by format and never sent to the ca
         CK_RV rv;
     };
     const Case cases[] = {
-        {auth, "123", CKR_PIN_LEN_RANGE},
-        {auth, "12345", CKR_PIN_LEN_RANGE},
+        {auth, kThreeDigitPin, CKR_PIN_LEN_RANGE},
+        {auth, kFiveDigitPin, CKR_PIN_LEN_RANGE},
         {auth, "", CKR_PIN_LEN_RANGE},
-        {auth, "12a4", CKR_PIN_INVALID},
-        {auth, "12 4", CKR_PIN_INVALID},
-        {sign, "ABC!234", CKR_PIN_INVALID},
-        {sign, "ABC", CKR_PIN_LEN_RANGE},
-        {sign, "ABCDE", CKR_PIN_LEN_RANGE},
-        {sign, "ABCDEFGHIJ1234567", CKR_PIN_LEN_RANGE},
+        {auth, kPinWithLetter, CKR_PIN_INVALID},
+        {auth, kPinWithSpace, CKR_PIN_INVALID},
+        {sign, kSignPinWithSymbol, CKR_PIN_INVALID},
+        {sign, kThreeLetterPin, CKR_PIN_LEN_RANGE},
+        {sign, kFiveLetterPin, CKR_PIN_LEN_RANGE},
+        {sign, kSeventeenCharPin, CKR_PIN_LEN_RANGE},
     };
     const SentToCard sent(*c.card);
     for (const Case& attempt : cases) {
@@ -1008,7 +1008,7 @@ TEST_CASE("module: malformed PINs are refused by format and never sent to the ca
 TEST_CASE("module: the signature password is accepted in lower case", "[module]") {
     OneCard c;
     CK_SESSION_HANDLE s = c.sign_session();
-    CHECK(login(c.f, s, "sign1234") == CKR_OK);
+    CHECK(login(c.f, s, kSignPinLowerCase) == CKR_OK);
     CHECK(session_state(c.f, s) == CKS_RO_USER_FUNCTIONS);
     CHECK(c.card->tries_left(true) == 5);
 }
@@ -1018,10 +1018,10 @@ TEST_CASE("module: C_Login checks its user type and PIN pointer", "[module]") {
     CK_SESSION_HANDLE s = c.auth_session();
     const SentToCard sent(*c.card);
     CHECK(c.f->C_Login(s, CKU_USER, nullptr, 4) == CKR_ARGUMENTS_BAD);
-    CHECK(login(c.f, s, "1234", CKU_SO) == CKR_USER_TYPE_INVALID);
-    CHECK(login(c.f, s, "1234", 42) == CKR_USER_TYPE_INVALID);
-    CHECK(login(c.f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
-    CHECK(login(c.f, s + 1000, "1234") == CKR_SESSION_HANDLE_INVALID);
+    CHECK(login(c.f, s, kAuthPin, CKU_SO) == CKR_USER_TYPE_INVALID);
+    CHECK(login(c.f, s, kAuthPin, 42) == CKR_USER_TYPE_INVALID);
+    CHECK(login(c.f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(c.f, s + 1000, kAuthPin) == CKR_SESSION_HANDLE_INVALID);
     CHECK(sent.apdus() == 0);
     CHECK(session_state(c.f, s) == CKS_RO_PUBLIC_SESSION);
 }
@@ -1030,14 +1030,14 @@ TEST_CASE("module: after C_Login the card's security status is cleared again", "
     OneCard c;
     CK_SESSION_HANDLE auth = c.auth_session();
     CK_SESSION_HANDLE sign = c.sign_session();
-    CHECK(login(c.f, auth, "9999") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, auth, kWrongAuthPin) == CKR_PIN_INCORRECT);
     CHECK_FALSE(c.card->auth_verified());
     const SentToCard sent(*c.card);
-    REQUIRE(login(c.f, auth, "1234") == CKR_OK);
+    REQUIRE(login(c.f, auth, kAuthPin) == CKR_OK);
     CHECK(sent.pins() == 1);
     CHECK_FALSE(c.card->auth_verified());
     CHECK(c.card->tries_left(false) == 3);  // the right PIN restored the counter
-    REQUIRE(login(c.f, sign, "SIGN1234") == CKR_OK);
+    REQUIRE(login(c.f, sign, kSignPin) == CKR_OK);
     CHECK_FALSE(c.card->sign_verified());
     CHECK_FALSE(c.card->auth_verified());
 }
@@ -1091,7 +1091,7 @@ TEST_CASE("module: eight threads use slots, tokens and sessions while a ninth lo
     std::thread logger([&] {
         CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
         note(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &s));
-        std::string pin = "1234";
+        std::string pin = kAuthPin;
         logger_ready = true;
         while (!workers_done && login_rounds < 2000) {
             note(f->C_Login(s, CKU_USER, utf8(pin), pin.size()));
@@ -1247,9 +1247,9 @@ TEST_CASE("module: a removed card ends its sessions; a new card in the reader is
     OneCard c;
     CK_SESSION_HANDLE auth = c.auth_session();
     CK_SESSION_HANDLE sign = open_rw(c.f, c.slots[1]);
-    CHECK(login(c.f, sign, "WRONG123") == CKR_PIN_INCORRECT);
+    CHECK(login(c.f, sign, kWrongSignPin) == CKR_PIN_INCORRECT);
     REQUIRE(pin_flags(c.f, c.slots[1]) == CKF_USER_PIN_COUNT_LOW);
-    REQUIRE(login(c.f, auth, "1234") == CKR_OK);
+    REQUIRE(login(c.f, auth, kAuthPin) == CKR_OK);
 
     c.readers.remove(c.reader);
     CK_SESSION_INFO info{};
@@ -1296,7 +1296,7 @@ TEST_CASE("module: a card that does not answer gives slots without a token", "[m
     // The other reader's card works as usual.
     CHECK(token_serial(w.f, all[2]) == padded(card_config(2).serial, 16));
     s = open_session(w.f, all[2]);
-    CHECK(login(w.f, s, "1234") == CKR_OK);
+    CHECK(login(w.f, s, kAuthPin) == CKR_OK);
     // Taken out and put back, the card is identified again.
     w.readers.insert(mute, card_config(1));
     CHECK(slot_list(w.f, CK_TRUE) == all);
@@ -1345,7 +1345,7 @@ TEST_CASE("module: C_InitToken on a slot without a token answers CKR_TOKEN_NOT_P
     ModuleWorld w;
     w.add_empty_reader();
     const auto all = initialize_and_list_all(w.f, 2);
-    std::string pin = "1234";
+    std::string pin = kAuthPin;
     std::string label = padded("x", 32);
     CHECK(w.f->C_InitToken(all[0], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
     CHECK(w.f->C_InitToken(all[1], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);

@@ -68,8 +68,8 @@ OneCard::OneCard(sim::CardConfig config) {
 
 CK_SESSION_HANDLE OneCard::auth_session() { return open_session(f, slots.at(0)); }
 CK_SESSION_HANDLE OneCard::sign_session() { return open_session(f, slots.at(1)); }
-CK_SESSION_HANDLE OneCard::logged_in_auth_session() { return logged_in_session(f, slots.at(0), "1234"); }
-CK_SESSION_HANDLE OneCard::logged_in_sign_session() { return logged_in_session(f, slots.at(1), "SIGN1234"); }
+CK_SESSION_HANDLE OneCard::logged_in_auth_session() { return logged_in_session(f, slots.at(0), kAuthPin); }
+CK_SESSION_HANDLE OneCard::logged_in_sign_session() { return logged_in_session(f, slots.at(1), kSignPin); }
 
 TwoCards::TwoCards() {
     add_card(1);

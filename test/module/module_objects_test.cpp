@@ -494,7 +494,7 @@ TEST_CASE("module: objects: the authentication private key appears with C_Login 
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
     CHECK(search(f, s, {{CKA_CLASS, ul(CKO_PRIVATE_KEY)}}).empty());
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     CHECK_FALSE(c.card->auth_verified());  // the module locks the card again at once
 
     CHECK(search(f, s, {}).size() == 4);
@@ -564,7 +564,7 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
                       {CKA_VALUE, sign_ca_der}});
     CHECK(search(f, s, {{CKA_ID, Bytes{0x02}}}).empty());
 
-    REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
+    REQUIRE(login(f, s, kSignPin) == CKR_OK);
     CHECK_FALSE(c.card->sign_verified());
     CHECK(search(f, s, {}).size() == 4);
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
@@ -615,7 +615,7 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
     SECTION("CKA_ID") {
         CHECK(sorted(search(f, s, {{CKA_ID, Bytes{0x01}}})) == sorted({cert, pub}));
         CHECK(search(f, s, {{CKA_ID, Bytes{0x03}}}) == std::vector<CK_OBJECT_HANDLE>{ca});
-        REQUIRE(login(f, s, "1234") == CKR_OK);
+        REQUIRE(login(f, s, kAuthPin) == CKR_OK);
         const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
         CHECK(sorted(search(f, s, {{CKA_ID, Bytes{0x01}}})) == sorted({cert, pub, priv}));
         CHECK(search(f, s, {{CKA_ID, Bytes{0x01}}, {CKA_CLASS, ul(CKO_PRIVATE_KEY)}}) ==
@@ -659,7 +659,7 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
     }
     SECTION("the empty template finds every visible object") {
         CHECK(sorted(search(f, s, {})) == sorted({cert, ca, pub}));
-        REQUIRE(login(f, s, "1234") == CKR_OK);
+        REQUIRE(login(f, s, kAuthPin) == CKR_OK);
         CHECK(search(f, s, {}).size() == 4);
     }
 }
@@ -1278,7 +1278,7 @@ TEST_CASE("module: objects: C_SignInit with the private key's handle needs a log
     CHECK(c.card->verify_with_data_count() == 1);  // only the login's
     CHECK(sent.apdus() == 0);
     // Logged in again, the same handle signs.
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     CHECK(only(f, s, CKO_PRIVATE_KEY) == priv);
     sign_and_verify(f, s, kSha256Pkcs1, priv, message(10), pki_file(1, "auth_cert.der"));
 }
@@ -1288,11 +1288,11 @@ TEST_CASE("module: objects: the authentication key takes no context-specific log
     CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
-    CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
     const SentToCard sent(*c.card);
-    CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     CHECK(sent.apdus() == 0);
     const Bytes data = message(8);
     Bytes sig;
@@ -1313,7 +1313,7 @@ TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_L
     const CK_RV vrv = f->C_VerifyInit(s, m.get(), pub);
     CHECK((vrv == CKR_USER_NOT_LOGGED_IN || vrv == CKR_KEY_HANDLE_INVALID));
     // Nothing was started: a context login finds no operation.
-    CHECK(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
 }
 
 TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]") {
@@ -1392,7 +1392,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     SECTION("with it, one valid signature; the next one needs it again") {
         for (int round = 0; round < 2; ++round) {
             CAPTURE(round);
-            sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+            sign_init_with_pin(f, s, m.get(), priv, kSignPin);
             CHECK_FALSE(c.card->sign_verified());
             Bytes sig;
             REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
@@ -1405,7 +1405,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
         CHECK(c.card->tries_left(true) == 5);
     }
     SECTION("the context PIN also serves a length query and multi-part signing") {
-        sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+        sign_init_with_pin(f, s, m.get(), priv, kSignPin);
         CK_ULONG len = 0;
         REQUIRE(f->C_SignUpdate(s, ptr(data), 50) == CKR_OK);
         REQUIRE(f->C_SignUpdate(s, ptr(data) + 50, data.size() - 50) == CKR_OK);
@@ -1417,19 +1417,19 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     }
     SECTION("PSS with the signature key") {
         PssMech pss(CKM_SHA256_RSA_PKCS_PSS);
-        sign_init_with_pin(f, s, pss.get(), priv, "SIGN1234");
+        sign_init_with_pin(f, s, pss.get(), priv, kSignPin);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_pss_sha256(cert, sha256(data), sig, 32));
     }
     SECTION("a wrong context PIN costs one try and is CKR_PIN_INCORRECT") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        CHECK(login(f, s, "WRONG999", CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
+        CHECK(login(f, s, kWrongSignPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
         CHECK(c.card->tries_left(true) == 4);
         CHECK_FALSE(c.card->sign_verified());
         // The operation is still there; the right PIN then signs, and the signature's own
         // VERIFY restores the counter.
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        REQUIRE(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
@@ -1439,17 +1439,17 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     SECTION("a malformed context PIN is refused without an APDU") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
         const SentToCard sent(*c.card);
-        CHECK(login(f, s, "AB", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
-        CHECK(login(f, s, "ABCDEFGHIJ1234567", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
+        CHECK(login(f, s, kTwoLetterPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
+        CHECK(login(f, s, kSeventeenCharPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
         CHECK(sent.apdus() == 0);
         CHECK(c.card->tries_left(true) == 5);
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        REQUIRE(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
     }
     SECTION("a context login without a signature in progress") {
-        CHECK(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+        CHECK(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
         CHECK(c.card->tries_left(true) == 5);
     }
 }
@@ -1539,7 +1539,7 @@ TEST_CASE("module: objects: the signature token verifies with its own certificat
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(64);
     Mech m(CKM_SHA256_RSA_PKCS);
-    sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+    sign_init_with_pin(f, s, m.get(), priv, kSignPin);
     Bytes sig;
     REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
     REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
@@ -1740,7 +1740,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
     CHECK(search(f, s, {}).size() == 3);
     CHECK(attribute(f, s, cert_of_category(f, s, 1), CKA_VALUE) == pki_file(1, "auth_cert.der"));
     CHECK(attribute(f, s, cert_of_category(f, s, 2), CKA_VALUE) == pki_file(1, "auth_ca.der"));
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes data = message(77);
     const Bytes sig = sign_and_verify(f, s, kSha256Pkcs1, priv, data, pki_file(1, "auth_cert.der"));
