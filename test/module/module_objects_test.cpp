@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -351,13 +351,6 @@ void sign_init_with_pin(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANIS
                         const std::string& pin) {
     REQUIRE(f->C_SignInit(s, m, key) == CKR_OK);
     REQUIRE(login(f, s, pin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
-}
-
-// PKCS#11 2.40 5.10-5.13: a call refused for its arguments (`rv`) ended the operation; `next`, a
-// call that would go on with it, finds none.
-void check_refusal_ends_operation(CK_RV rv, const std::function<CK_RV()>& next) {
-    REQUIRE(rv == CKR_ARGUMENTS_BAD);
-    CHECK(next() == CKR_OPERATION_NOT_INITIALIZED);
 }
 
 Bytes message(std::size_t n, std::uint8_t seed = 1) {
@@ -1753,103 +1746,164 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
 // An error ends the operation (PKCS#11 2.40 5.10-5.13)
 // =============================================================================================
 
-// PKCS#11 2.40 5.12: "A call to C_Sign always terminates the active signing operation unless it
-// returns CKR_BUFFER_TOO_SMALL or is a successful call (i.e., one which returns CKR_OK) to
-// determine the length of the buffer needed to hold the signature"; the same for C_SignFinal;
-// "A call to C_SignUpdate which results in an error terminates the current signature operation."
-// These tests once found CKR_ARGUMENTS_BAD leaving the operation active.
-TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal ends the signing operation",
-          "[objects]") {
-    OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.f;
-    CK_SESSION_HANDLE s = c.logged_in_auth_session();
-    const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
-    const Bytes data = message(20);
-    Bytes sig(kSigLen);
-    CK_ULONG len = sig.size();
-    Mech m(CKM_SHA256_RSA_PKCS);
-    REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-    auto sign_all = [&] { return f->C_Sign(s, ptr(data), data.size(), sig.data(), &len); };
-    auto sign_final = [&] { return f->C_SignFinal(s, sig.data(), &len); };
-
-    SECTION("C_Sign with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Sign(s, nullptr, 10, sig.data(), &len), sign_all);
-    }
-    SECTION("C_Sign with pulSignatureLen NULL") {
-        check_refusal_ends_operation(f->C_Sign(s, ptr(data), data.size(), sig.data(), nullptr), sign_all);
-    }
-    SECTION("C_SignUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_SignUpdate(s, nullptr, 10), sign_final);
-    }
-    SECTION("C_SignFinal with pulSignatureLen NULL") {
-        REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        check_refusal_ends_operation(f->C_SignFinal(s, sig.data(), nullptr), sign_final);
-    }
-    SECTION("C_Sign after C_SignUpdate") {
-        REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(sign_all() != CKR_OK);
-        CHECK(sign_final() == CKR_OPERATION_NOT_INITIALIZED);
-    }
-}
-
-// PKCS#11 2.40 5.10: C_Digest and C_DigestFinal always terminate the operation unless they return
+// PKCS#11 2.40 5.10-5.13: a call that fails ends the operation in progress.
+// 5.12: "A call to C_Sign always terminates the active signing operation unless it returns
+// CKR_BUFFER_TOO_SMALL or is a successful call (i.e., one which returns CKR_OK) to determine the
+// length of the buffer needed to hold the signature"; the same for C_SignFinal; "A call to
+// C_SignUpdate which results in an error terminates the current signature operation."
+// 5.10: C_Digest and C_DigestFinal always terminate the operation unless they return
 // CKR_BUFFER_TOO_SMALL or answer a length query; "A call to C_DigestUpdate which results in an
 // error terminates the current digest operation." Same early argument checks as for signing.
-TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFinal ends the digest operation",
-          "[objects]") {
+// 5.13: "A call to C_Verify always terminates the active verification operation"; "A call to
+// C_VerifyUpdate which results in an error terminates the current verification operation."
+// pData is checked before the operation is taken out.
+// These tests once found CKR_ARGUMENTS_BAD leaving the operation active.
+//
+// One table for the three families. Each row is a section of its family's test case, run on a
+// fresh card: `init` begins the operation (every call REQUIREd to answer CKR_OK), `failing` is
+// REQUIREd to fail (with `refused_with`, or with any error when that is empty), and then
+// `follow_up`, a call that would go on with the operation, is CHECKed to find none.
+
+namespace {
+
+enum class Family { Sign, Digest, Verify };
+
+// What a row's calls work on: one card, one session, one operation begun by `init`.
+struct Begun {
     OneCard c;
     CK_FUNCTION_LIST_PTR f = c.f;
-    CK_SESSION_HANDLE s = c.auth_session();
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     const Bytes data = message(20);
-    Bytes out(32);
-    CK_ULONG len = out.size();
-    Mech m(CKM_SHA256);
-    REQUIRE(f->C_DigestInit(s, m.get()) == CKR_OK);
-    auto digest_all = [&] { return f->C_Digest(s, ptr(data), data.size(), out.data(), &len); };
-    auto digest_final = [&] { return f->C_DigestFinal(s, out.data(), &len); };
+    Bytes out;         // the signature or digest buffer, or the signature to verify
+    CK_ULONG len = 0;  // its length, for C_Sign, C_SignFinal, C_Digest and C_DigestFinal
+};
 
-    SECTION("C_Digest with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Digest(s, nullptr, 10, out.data(), &len), digest_all);
-    }
-    SECTION("C_Digest with pulDigestLen NULL") {
-        check_refusal_ends_operation(f->C_Digest(s, ptr(data), data.size(), out.data(), nullptr), digest_all);
-    }
-    SECTION("C_DigestUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_DigestUpdate(s, nullptr, 10), digest_final);
-    }
-    SECTION("C_DigestFinal with pulDigestLen NULL") {
-        REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        check_refusal_ends_operation(f->C_DigestFinal(s, out.data(), nullptr), digest_final);
-    }
-    SECTION("C_Digest after C_DigestUpdate") {
-        REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(digest_all() != CKR_OK);
-        CHECK(digest_final() == CKR_OPERATION_NOT_INITIALIZED);
+using BeginCall = void (*)(Begun&);
+using Call = CK_RV (*)(Begun&);
+
+struct ErrorEndsOperation {
+    Family family;
+    const char* failing_call;          // the section's name
+    BeginCall init;                    // begins the operation
+    Call failing;                      // REQUIREd to fail ...
+    std::optional<CK_RV> refused_with; // ... with this (std::nullopt: with any error)
+    Call follow_up;                    // CHECKed to answer CKR_OPERATION_NOT_INITIALIZED
+};
+
+// --- init: C_*Init on a fresh card, and for some rows a first part ---------------------------
+
+void sign_init(Begun& b) {  // the authentication key, logged in, CKM_SHA256_RSA_PKCS
+    b.s = b.c.logged_in_auth_session();
+    const CK_OBJECT_HANDLE priv = only(b.f, b.s, CKO_PRIVATE_KEY);
+    b.out = Bytes(kSigLen);
+    b.len = b.out.size();
+    Mech m(CKM_SHA256_RSA_PKCS);
+    REQUIRE(b.f->C_SignInit(b.s, m.get(), priv) == CKR_OK);
+}
+void sign_init_and_update(Begun& b) {
+    sign_init(b);
+    REQUIRE(b.f->C_SignUpdate(b.s, ptr(b.data), b.data.size()) == CKR_OK);
+}
+void digest_init(Begun& b) {  // no login, CKM_SHA256
+    b.s = b.c.auth_session();
+    b.out = Bytes(32);
+    b.len = b.out.size();
+    Mech m(CKM_SHA256);
+    REQUIRE(b.f->C_DigestInit(b.s, m.get()) == CKR_OK);
+}
+void digest_init_and_update(Begun& b) {
+    digest_init(b);
+    REQUIRE(b.f->C_DigestUpdate(b.s, ptr(b.data), b.data.size()) == CKR_OK);
+}
+void verify_init(Begun& b) {  // the authentication public key, no login, CKM_SHA256_RSA_PKCS
+    b.s = b.c.auth_session();
+    const CK_OBJECT_HANDLE pub = only(b.f, b.s, CKO_PUBLIC_KEY);
+    b.out = Bytes(kSigLen);
+    Mech m(CKM_SHA256_RSA_PKCS);
+    REQUIRE(b.f->C_VerifyInit(b.s, m.get(), pub) == CKR_OK);
+}
+
+// --- follow-up: the call with good arguments that would go on with the operation -------------
+
+CK_RV sign_all(Begun& b) { return b.f->C_Sign(b.s, ptr(b.data), b.data.size(), b.out.data(), &b.len); }
+CK_RV sign_final(Begun& b) { return b.f->C_SignFinal(b.s, b.out.data(), &b.len); }
+CK_RV digest_all(Begun& b) { return b.f->C_Digest(b.s, ptr(b.data), b.data.size(), b.out.data(), &b.len); }
+CK_RV digest_final(Begun& b) { return b.f->C_DigestFinal(b.s, b.out.data(), &b.len); }
+CK_RV verify_all(Begun& b) { return b.f->C_Verify(b.s, ptr(b.data), b.data.size(), b.out.data(), b.out.size()); }
+CK_RV verify_final(Begun& b) { return b.f->C_VerifyFinal(b.s, b.out.data(), b.out.size()); }
+
+constexpr ErrorEndsOperation kErrorEndsOperation[] = {
+    {Family::Sign, "C_Sign with pData NULL and ulDataLen > 0", sign_init,
+     [](Begun& b) { return b.f->C_Sign(b.s, nullptr, 10, b.out.data(), &b.len); }, CKR_ARGUMENTS_BAD, sign_all},
+    {Family::Sign, "C_Sign with pulSignatureLen NULL", sign_init,
+     [](Begun& b) { return b.f->C_Sign(b.s, ptr(b.data), b.data.size(), b.out.data(), nullptr); },
+     CKR_ARGUMENTS_BAD, sign_all},
+    {Family::Sign, "C_SignUpdate with pPart NULL and ulPartLen > 0", sign_init,
+     [](Begun& b) { return b.f->C_SignUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, sign_final},
+    {Family::Sign, "C_SignFinal with pulSignatureLen NULL", sign_init_and_update,
+     [](Begun& b) { return b.f->C_SignFinal(b.s, b.out.data(), nullptr); }, CKR_ARGUMENTS_BAD, sign_final},
+    {Family::Sign, "C_Sign after C_SignUpdate", sign_init_and_update, sign_all, std::nullopt, sign_final},
+
+    {Family::Digest, "C_Digest with pData NULL and ulDataLen > 0", digest_init,
+     [](Begun& b) { return b.f->C_Digest(b.s, nullptr, 10, b.out.data(), &b.len); }, CKR_ARGUMENTS_BAD,
+     digest_all},
+    {Family::Digest, "C_Digest with pulDigestLen NULL", digest_init,
+     [](Begun& b) { return b.f->C_Digest(b.s, ptr(b.data), b.data.size(), b.out.data(), nullptr); },
+     CKR_ARGUMENTS_BAD, digest_all},
+    {Family::Digest, "C_DigestUpdate with pPart NULL and ulPartLen > 0", digest_init,
+     [](Begun& b) { return b.f->C_DigestUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, digest_final},
+    {Family::Digest, "C_DigestFinal with pulDigestLen NULL", digest_init_and_update,
+     [](Begun& b) { return b.f->C_DigestFinal(b.s, b.out.data(), nullptr); }, CKR_ARGUMENTS_BAD, digest_final},
+    {Family::Digest, "C_Digest after C_DigestUpdate", digest_init_and_update, digest_all, std::nullopt,
+     digest_final},
+
+    {Family::Verify, "C_Verify with pData NULL and ulDataLen > 0", verify_init,
+     [](Begun& b) { return b.f->C_Verify(b.s, nullptr, 10, b.out.data(), b.out.size()); }, CKR_ARGUMENTS_BAD,
+     verify_all},
+    {Family::Verify, "C_VerifyUpdate with pPart NULL and ulPartLen > 0", verify_init,
+     [](Begun& b) { return b.f->C_VerifyUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, verify_final},
+};
+
+constexpr std::size_t rows_of(Family family) {
+    std::size_t n = 0;
+    for (const ErrorEndsOperation& row : kErrorEndsOperation) n += row.family == family ? 1 : 0;
+    return n;
+}
+// Every case the three tests had before they shared this table.
+static_assert(rows_of(Family::Sign) == 5 && rows_of(Family::Digest) == 5 && rows_of(Family::Verify) == 2);
+
+void check_errors_end_operation(Family family) {
+    for (const ErrorEndsOperation& row : kErrorEndsOperation) {
+        if (row.family != family) continue;
+        DYNAMIC_SECTION(row.failing_call) {
+            Begun b;
+            row.init(b);
+            const CK_RV rv = row.failing(b);
+            if (row.refused_with) {
+                REQUIRE(rv == *row.refused_with);
+            } else {
+                REQUIRE(rv != CKR_OK);
+            }
+            CHECK(row.follow_up(b) == CKR_OPERATION_NOT_INITIALIZED);
+        }
     }
 }
 
-// PKCS#11 2.40 5.13: "A call to C_Verify always terminates the active verification operation";
-// "A call to C_VerifyUpdate which results in an error terminates the current verification
-// operation." pData is checked before the operation is taken out.
+}  // namespace
+
+TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal ends the signing operation",
+          "[objects]") {
+    check_errors_end_operation(Family::Sign);
+}
+
+TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFinal ends the digest operation",
+          "[objects]") {
+    check_errors_end_operation(Family::Digest);
+}
+
 TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the verification operation",
           "[objects]") {
-    OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
-    const Bytes data = message(20);
-    Bytes sig(kSigLen);
-    Mech m(CKM_SHA256_RSA_PKCS);
-    REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
-
-    SECTION("C_Verify with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Verify(s, nullptr, 10, sig.data(), sig.size()),
-                                     [&] { return f->C_Verify(s, ptr(data), data.size(), sig.data(), sig.size()); });
-    }
-    SECTION("C_VerifyUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_VerifyUpdate(s, nullptr, 10),
-                                     [&] { return f->C_VerifyFinal(s, sig.data(), sig.size()); });
-    }
+    check_errors_end_operation(Family::Verify);
 }
 
 TEST_CASE("module: objects: the PIN kept since C_Login is not sent once the counter moved elsewhere", "[objects]") {
