@@ -5,7 +5,7 @@
 #include "card/jpki_app.h"
 #include "pcsc/pcsc_transport.h"
 #include "pcsc/reader_monitor.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -22,8 +22,8 @@ using namespace jpki;
 
 namespace {
 
-const Pin kAuthPin = Pin::parse(PinRef::Auth, "1234");
-const Pin kSignPin = Pin::parse(PinRef::Sign, "SIGN1234");
+const Pin kAuthPin = Pin::parse(PinRef::Auth, test::kAuthPin);
+const Pin kSignPin = Pin::parse(PinRef::Sign, test::kSignPin);
 
 std::string env(const std::string& name) {
     const char* v = std::getenv(name.c_str());

@@ -10,8 +10,19 @@
 #   it started) defines `cleanup_extra`: the EXIT trap calls it before removing $tmp.
 # - `hexs`, `check_absent`: to check that no PIN shows in a log; `has_flag` for token flags.
 # - `slots`, `objects`: pkcs11-tool -L / -O output as lines to compare; `pem_is` for certificates.
+# - the simulated cards' PINs: AUTH_PIN, SIGN_PIN, and WRONG_PIN (a wrong auth PIN).
+# - `need_tools` and `jpki_module`: the checks a script makes before it starts (exit 77 / 2).
+# - `apdu_mark`, `new_apdus`, `sign_apdus`, `auth_pin_verifies`: parts of the card's APDU log $LOG.
 
 CMD_TIMEOUT=60 # seconds per client command: a confused pcscd can block a client forever
+SCRIPT_NAME=$(basename "$0" .sh) # e.g. tls_test, in the messages below
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+{
+  AUTH_PIN=1234     # the simulated cards' PINs (jpki-sim's defaults, test/sim/jpki_card.h;
+  SIGN_PIN=SIGN1234 # kAuthPin and kSignPin of test/common/test_support.h)
+  WRONG_PIN=0000    # 4 digits, so the card (not the PIN format check) refuses it: a try spent
+}
 
 passed=0
 tmp=""
@@ -21,7 +32,7 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX") # e.g. /tmp/tls_test.XXXXXX
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$SCRIPT_NAME.XXXXXX") # e.g. /tmp/tls_test.XXXXXX
 
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
 
@@ -45,6 +56,35 @@ fail() {
 signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE '^80 2A 00 80 Lc=51 -> 6982 ' || true; }; }
 
 finish() { echo "$passed passed, 0 failed"; }
+
+# need_tools TOOL...: exit 77 (skipped) unless every TOOL is installed.
+need_tools() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "$SCRIPT_NAME: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
+  done
+}
+
+# jpki_module: MODULE = $JPKI_MODULE, by default build/jpki-pkcs11.so of this source tree; exit 2
+# if there is no such file.
+jpki_module() {
+  MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
+  [[ -f $MODULE ]] || { echo "$SCRIPT_NAME: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+}
+
+# The simulated card's APDU log is $LOG (the script sets it: LOG=$JPKI_SIM_LOG_1).
+# apdu_mark: its length now, in lines. new_apdus NAME FROM: the log after line FROM (a mark) in
+# $tmp/NAME.apdu.
+apdu_mark() { wc -l <"$LOG"; }
+new_apdus() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
+
+# sign_apdus NAME: the COMPUTE DIGITAL SIGNATURE lines of $tmp/NAME.apdu (`signatures`) in
+# $tmp/NAME.sign.
+sign_apdus() { signatures "$tmp/$1.apdu" >"$tmp/$1.sign" || true; }
+
+# auth_pin_verifies NAME: the VERIFY commands of the auth PIN with data (00 20 00 98, a PIN
+# try) in $tmp/NAME.apdu, in $tmp/NAME.verify.
+auth_pin_verifies() { grep -E '^00 20 00 98 Lc=[1-9]' "$tmp/$1.apdu" >"$tmp/$1.verify" || true; }
 
 # shown_args ARG...: the arguments as a shell would quote them, with PIN values redacted, so that
 # no PIN reaches a log even when a failing command line is shown.

@@ -52,7 +52,6 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh"
 
 STEP_TIMEOUT=60   # seconds: Firefox's start (until Marionette answers), the login, the page load
 SERVER_LIFETIME=$((4 * STEP_TIMEOUT + 60)) # s_server stays up as long as Firefox may run
-AUTH_PIN=1234
 TOKEN="JPKI Authentication"
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 MARIONETTE=$HERE/marionette.py
@@ -90,8 +89,7 @@ for t in firefox-esr python3 certutil modutil openssl unshare mount setsid stdbu
   command -v "$t" >/dev/null || skip "missing $t (scripts/install-deps.sh)"
 done
 [[ -d $FF_DIST/ ]] || skip "$FF_DIST (Debian's firefox-esr) does not exist"
-MODULE=${JPKI_MODULE:-$HERE/../../build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "firefox_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+jpki_module
 MODULE=$(readlink -f "$MODULE")
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
@@ -302,10 +300,10 @@ let [tokenName, pin, waitSeconds, what] = arguments;
 JS
 what=nologin
 [[ $MODE == policy ]] && what=login
-from=$(wc -l <"$LOG")
+from=$(apdu_mark)
 marionette setup "arg:$TOKEN" "arg:$AUTH_PIN" "arg:$((STEP_TIMEOUT / 2))" "arg:$what" "chrome:$tmp/setup.js" ||
   fail "Firefox: loading the module / the setup script failed (exit status $?)" "$tmp/setup.out" "$tmp/firefox.log"
-tail -n +"$((from + 1))" "$LOG" >"$tmp/setup.apdu"
+new_apdus setup "$from"
 res=$(sed -n "s|^chrome $tmp/setup.js: ||p" "$tmp/setup.out")
 [[ -n $res ]] || fail "the setup script returned nothing" "$tmp/setup.out"
 [[ $(jget policyStatus) == 1 && $(jget policies) == *'"SecurityDevices"'* ]] ||
@@ -333,10 +331,10 @@ cat >"$tmp/prompts.js" <<'JS'
 let done = arguments[arguments.length - 1];
 done({ prompts: JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]")) });
 JS
-from=$(wc -l <"$LOG")
+from=$(apdu_mark)
 marionette page "navigate:$URL" "source:$tmp/page.html" "chrome:$tmp/prompts.js" ||
   fail "Firefox: loading $URL failed (exit status $?)" "$tmp/page.out" "$tmp/page.srv" "$tmp/firefox.log"
-tail -n +"$((from + 1))" "$LOG" >"$tmp/page.apdu"
+new_apdus page "$from"
 must page_text "converting the page source to text failed" python3 -c '
 import html, re, sys
 s = open(sys.argv[1], encoding="utf-8").read()

@@ -2,7 +2,7 @@
 // what it knew of the card, reconnects and works again. Runs last in pcsc_tests: it restarts
 // the harness's pcscd (test/harness/pcsc-harness.sh exports JPKI_PCSCD_PID and _CONFIG).
 #include "pkcs11/pkcs11.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <catch2/catch.hpp>
 

@@ -23,8 +23,7 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, r
 # shellcheck source-path=SCRIPTDIR source=tls_server.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
-AUTH_PIN=1234
-WRONG_PIN=9876
+WRONG_PIN=9876 # not checks.sh's 0000, which hex dumps hold: section 6 looks for its text in the logs
 AUTH_TOKEN="JPKI Authentication"
 SIGN_TOKEN="JPKI Signature"
 CERT_NICK="$AUTH_TOKEN:Authentication Certificate" # NSS nickname: "token:CKA_LABEL"
@@ -35,13 +34,6 @@ SELECT_AP='00 A4 04 0C Lc=10 -> 9000 len=0' # SELECT of the JPKI AP (AID of 10 b
 VERIFY_OK='^00 20 00 98 Lc=4 data=<redacted> -> 9000 len=0$' # auth PIN (reference 98) accepted
 SIGN_PSS='80 2A 04 97 Lc=32 -> 9000 len=256'  # RSA-PSS over a SHA-256 hash, auth key
 SIGN_PKCS1='80 2A 00 97 Lc=51 -> 9000 len=256' # PKCS#1 v1.5 over a SHA-256 DigestInfo
-
-# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
-cleanup_extra() { tls_server_kill; }
-
-# mark: the APDU log's current length; slice NAME FROM: the log after line FROM in $tmp/NAME.apdu.
-mark() { wc -l <"$LOG"; }
-slice() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
 
 # verifies FILE: the VERIFY commands with data (PIN tries) in an APDU log, one per line.
 verifies() { grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$1" || true; }
@@ -68,13 +60,13 @@ no_login() {
 tls() {
   local name=$1 sver=$2 from
   shift 2
-  from=$(mark)
+  from=$(apdu_mark)
   tls_server_start "$name" -naccept 1 "$sver"
   rc=0
   run "$name" env JPKI_TRACE="$tmp/$name.trace" tstclnt -h 127.0.0.1 -p "$PORT" -d "sql:$db" \
     -W "$tmp/pin" -A "$tmp/request" "$@" || rc=$?
   tls_server_stop "$name"
-  slice "$name" "$from"
+  new_apdus "$name" "$from"
   tr -d '\r' <"$tmp/$name.out" >"$tmp/$name.txt"
 }
 
@@ -92,7 +84,7 @@ tls_ok() {
     fail "$name: tstclnt does not show the server certificate it verified (CN=localhost)" "${files[@]}"
   card_cert_ok "$name" "$tmp/$name.txt" "$vers" "$sigtype" "${files[@]}"
   login_ok "$name"
-  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  sign_apdus "$name"
   [[ $(<"$tmp/$name.sign") == "$sign" ]] ||
     fail "$name: the card's signature APDUs are not exactly '$sign'" "$tmp/$name.apdu"
   sum="$vers, peer signature $sigtype/SHA256, client certificate CN=$CN (= card1/auth_cert.der) verified by s_server (Verify return code: 0 (ok)); card: $(verifies "$tmp/$name.apdu" | sed 's/ data=<redacted>//' | paste -sd';');$sign"
@@ -101,11 +93,8 @@ tls_ok() {
 # ---------------------------------------------------------------------------------------------
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} && -n ${JPKI_SIM_READER_1:-} ]] ||
   { echo "nss_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in modutil certutil tstclnt openssl timeout stdbuf cmp; do
-  command -v "$t" >/dev/null || { echo "nss_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
-MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "nss_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+need_tools modutil certutil tstclnt openssl timeout stdbuf cmp
+jpki_module
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
 READER=$JPKI_SIM_READER_1
@@ -128,9 +117,9 @@ must newdb "certutil -N failed" certutil -N --empty-password -d "sql:$db"
 # -force: no "is the browser running?" prompt.
 must add "modutil -add failed" modutil -dbdir "sql:$db" -add jpki -libfile "$MODULE" -force
 grep -qx 'Module "jpki" added to database.' "$tmp/add.out" || fail "modutil -add did not say 'Module \"jpki\" added to database.'" "$tmp/add.out"
-from=$(mark)
+from=$(apdu_mark)
 must list "modutil -list failed" modutil -dbdir "sql:$db" -list
-slice list "$from"
+new_apdus list "$from"
 # The module's part of the listing: from "N. jpki" to the next module or the end.
 awk '/^ *[0-9]+\. / { on = ($2 == "jpki") } /^-----/ { on = 0 } on' "$tmp/list.out" >"$tmp/list.jpki"
 grep -qxF $'\t'"library name: $MODULE" "$tmp/list.jpki" || fail "modutil -list: no 'library name: $MODULE' for jpki" "$tmp/list.out"
@@ -147,11 +136,11 @@ no_login list
 ok "modutil -add jpki -force, then -list: 'library name: $MODULE', 'status: loaded', slot '$READER' with tokens '$AUTH_TOKEN' ($uri_auth) and '$SIGN_TOKEN'; card: $(grep -c . "$tmp/list.apdu") APDUs, no VERIFY with data"
 
 # ---- 2. the certificates through NSS -----------------------------------------------------------
-from=$(mark)
+from=$(apdu_mark)
 # No PIN: both tokens say CKF_LOGIN_REQUIRED, so certutil tries to prompt ("Error opening input
 # terminal for read" with stdin /dev/null) and lists what the tokens show without login.
 must certs "certutil -L -h all failed" certutil -L -d "sql:$db" -h all
-slice certs "$from"
+new_apdus certs "$from"
 for want in "$CERT_NICK +u,u,u" "$CA_NICK +,, *" "$SIGN_CA_NICK +,, *"; do
   grep -qE "^$want\$" "$tmp/certs.out" || fail "certutil -L -h all: no line '$want'" "$tmp/certs.out"
 done
@@ -164,9 +153,9 @@ ok "certutil -L -h all (no PIN): '$CERT_NICK' with trust u,u,u (NSS found its ke
 # -f password (it prompts on the terminal); with -h TOKEN it logs in to TOKEN with -f first.
 for c in "cert|$CERT_NICK|auth_cert.der" "ca|$CA_NICK|auth_ca.der"; do
   IFS='|' read -r name nick der <<<"$c"
-  from=$(mark)
+  from=$(apdu_mark)
   must "export_$name" "certutil -L -n '$nick' -a failed" certutil -L -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/pin" -n "$nick" -a
-  slice "export_$name" "$from"
+  new_apdus "export_$name" "$from"
   pem_is "export_$name" "$tmp/export_$name.out" "$CARD/$der" ||
     fail "certutil -L -n '$nick' -a is not card1/$der" "$tmp/export_$name.out"
   login_ok "export_$name"
@@ -174,9 +163,9 @@ done
 ok "certutil -L -h '$AUTH_TOKEN' -f PINFILE -n '$CERT_NICK' -a = card1/auth_cert.der, '$CA_NICK' = card1/auth_ca.der (each: $(verifies "$tmp/export_ca.apdu" | sed 's/ data=<redacted>//'))"
 
 # ---- 3. login through NSS: the key -----------------------------------------------------------
-from=$(mark)
+from=$(apdu_mark)
 must keys "certutil -K -h '$AUTH_TOKEN' failed" certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/pin"
-slice keys "$from"
+new_apdus keys "$from"
 grep -qxF "certutil: Checking token \"$AUTH_TOKEN\" in slot \"$READER\"" "$tmp/keys.out" ||
   fail "certutil -K did not check token '$AUTH_TOKEN' in slot '$READER'" "$tmp/keys.out"
 grep -E '^< *[0-9]+>' "$tmp/keys.out" >"$tmp/keys.list" || true
@@ -207,18 +196,18 @@ tls_ok tls13auto TLSv1.3 RSA-PSS "$SIGN_PSS"
 ok "TLS 1.3, tstclnt without -n (NSS chooses the certificate): $sum"
 
 # ---- 5. a wrong PIN is refused by the card ------------------------------------------------------
-from=$(mark)
+from=$(apdu_mark)
 if run wrong certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/wrong_pin"; then
   fail "certutil -K with a wrong PIN succeeded" "$tmp/wrong.out"
 fi
-slice wrong "$from"
+new_apdus wrong "$from"
 grep -q 'SEC_ERROR_BAD_PASSWORD' "$tmp/wrong.out" || fail "certutil -K with a wrong PIN: no SEC_ERROR_BAD_PASSWORD" "$tmp/wrong.out"
 grep -qE '^<' "$tmp/wrong.out" && fail "certutil -K with a wrong PIN listed a key" "$tmp/wrong.out"
 [[ $(verifies "$tmp/wrong.apdu") == '00 20 00 98 Lc=4 data=<redacted> -> 63C2 len=0' ]] ||
   fail "certutil -K with a wrong PIN: not exactly one VERIFY with data answered 63C2" "$tmp/wrong.apdu"
-from=$(mark)
+from=$(apdu_mark)
 must relogin "certutil -K with the right PIN after a wrong one failed" certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/pin"
-slice relogin "$from"
+new_apdus relogin "$from"
 login_ok relogin
 ok "certutil -K -f <wrong PIN>: '$(grep -m1 SEC_ERROR_BAD_PASSWORD "$tmp/wrong.out")', card: $(verifies "$tmp/wrong.apdu" | sed 's/ data=<redacted>//'); the right PIN afterwards: $(verifies "$tmp/relogin.apdu" | sed 's/ data=<redacted>//')"
 
@@ -228,24 +217,24 @@ printf '%s\n' "$NEW_PIN" >"$tmp/new_pin"
 printf '%s\n' 12a4 >"$tmp/malformed_pin"
 # change NAME OLDFILE NEWFILE: modutil -changepw of the authentication token.
 change() { run "$1" modutil -dbdir "sql:$db" -changepw "$AUTH_TOKEN" -pwfile "$2" -newpwfile "$3" -force; }
-from=$(mark)
+from=$(apdu_mark)
 if change chg_bad "$tmp/pin" "$tmp/malformed_pin"; then
   fail "modutil -changepw to the malformed PIN 12a4 succeeded" "$tmp/chg_bad.out"
 fi
-slice chg_bad "$from"
+new_apdus chg_bad "$from"
 grep -q '^00 24 ' "$tmp/chg_bad.apdu" && fail "modutil -changepw sent the malformed PIN to the card" "$tmp/chg_bad.apdu"
-from=$(mark)
+from=$(apdu_mark)
 change chg "$tmp/pin" "$tmp/new_pin" || fail "modutil -changepw '$AUTH_TOKEN' failed" "$tmp/chg.out"
-slice chg "$from"
+new_apdus chg "$from"
 grep -qx '00 24 01 80 Lc=4 data=<redacted> -> 9000 len=0' "$tmp/chg.apdu" ||
   fail "modutil -changepw: no CHANGE REFERENCE DATA answered 9000 on the card" "$tmp/chg.apdu"
 (($(grep -c '^00 24 ' "$tmp/chg.apdu") == 1)) || fail "modutil -changepw: not exactly one CHANGE REFERENCE DATA" "$tmp/chg.apdu"
 login_ok chg
-from=$(mark)
+from=$(apdu_mark)
 if run chg_old certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/pin"; then
   fail "the old PIN still works after modutil -changepw" "$tmp/chg_old.out"
 fi
-slice chg_old "$from"
+new_apdus chg_old "$from"
 [[ $(verifies "$tmp/chg_old.apdu") == '00 20 00 98 Lc=4 data=<redacted> -> 63C2 len=0' ]] ||
   fail "the old PIN after the change: not exactly one VERIFY answered 63C2" "$tmp/chg_old.apdu"
 must chg_new "the new PIN does not work after modutil -changepw" certutil -K -d "sql:$db" -h "$AUTH_TOKEN" -f "$tmp/new_pin"

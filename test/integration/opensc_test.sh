@@ -15,9 +15,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
-AUTH_PIN=1234
-SIGN_PIN=SIGN1234
-WRONG_PIN=0000
 AUTH_LABEL="JPKI (User Authentication PIN)"
 SIGN_LABEL="JPKI (Digital Signature PIN)"
 
@@ -51,9 +48,7 @@ token_field() {
 # ---------------------------------------------------------------------------------------------
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "opensc_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in pkcs11-tool openssl awk timeout; do
-  command -v "$t" >/dev/null || { echo "opensc_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
+need_tools pkcs11-tool openssl awk timeout
 MODULE=$(find_module) ||
   { echo "opensc_test: OpenSC's PKCS#11 module not found (package opensc-pkcs11)" >&2; exit 77; }
 CARD=$JPKI_PKI_DIR/card1
@@ -147,7 +142,7 @@ run sign_verify openssl dgst -sha256 -verify "$tmp/sign_pub.pem" -signature "$tm
 ok "SHA256-RSA-PKCS signature by the signature key (id $sign_id) verifies with sign_cert.der"
 
 # ---- 5. wrong auth PIN, three times (last: locks the auth PIN) -------------------------------
-log_start=$(wc -l <"$LOG")
+log_start=$(apdu_mark)
 want_flag=("user PIN count low" "final user PIN try" "user PIN locked")
 for i in 1 2 3; do
   if run wrong$i "${P11[@]}" --token-label "$AUTH_LABEL" --login --pin "$WRONG_PIN" -O; then
@@ -172,8 +167,8 @@ for i in 1 2 3; do
 done
 
 # ---- 6. the simulator's APDU log -------------------------------------------------------------
-tail -n +"$((log_start + 1))" "$LOG" >"$tmp/phase.log"
-grep -E '^00 20 ' "$tmp/phase.log" | grep -v ' Lc=0 ' >"$tmp/phase_verify.log" || true
+new_apdus phase "$log_start"
+grep -E '^00 20 ' "$tmp/phase.apdu" | grep -v ' Lc=0 ' >"$tmp/phase_verify.log" || true
 n_all=$(wc -l <"$tmp/phase_verify.log")
 n_auth=$(grep -cE '^00 20 00 (80|98) Lc=4 ' "$tmp/phase_verify.log" || true)
 sws=$(awk '{ for (k = 1; k < NF; k++) if ($k == "->") printf "%s%s", (n++ ? " " : ""), $(k + 1) }' "$tmp/phase_verify.log")

@@ -32,16 +32,11 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, r
 # shellcheck source-path=SCRIPTDIR source=tls_server.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
-AUTH_PIN=1234
-WRONG_PIN=0000
 KEY_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Key;type=private'
 NO_PSS_SIGALGS=RSA+SHA256:RSA+SHA384:RSA+SHA512
 ENGINE=${PKCS11_ENGINE:-/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so}
 # A failed key load makes OpenSSL's exit handler call the module after its static destructors
 # (libp11 finishes the engine late): such commands must still exit 1, not crash.
-
-# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
-cleanup_extra() { tls_server_kill; }
 
 # ---------------------------------------------------------------------------------------------
 MODE=${1:-}
@@ -49,13 +44,10 @@ MODE=${1:-}
   { echo "usage: openssl_engine_test.sh pss|nopss (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "openssl_engine_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in openssl timeout stdbuf; do
-  command -v "$t" >/dev/null || { echo "openssl_engine_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
+need_tools openssl timeout stdbuf
 [[ -f $ENGINE ]] ||
   { echo "openssl_engine_test: libp11's engine $ENGINE missing (libengine-pkcs11-openssl)" >&2; exit 77; }
-MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "openssl_engine_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+jpki_module
 MODULE=$(readlink -f "$MODULE") # the config file is read from elsewhere
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
@@ -63,28 +55,22 @@ for f in auth_cert.der auth_ca.der; do
   [[ -f $CARD/$f ]] || { echo "openssl_engine_test: $CARD/$f missing" >&2; exit 2; }
 done
 
-# new_apdus NAME FROM: the simulator's APDU log from line FROM+1 into $tmp/NAME.apdu.
-new_apdus() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
-
 # eng NAME CMD...: `run` with OPENSSL_CONF=$tmp/engine.cnf (libp11's engine, this module) and
 # the module's trace in $tmp/NAME.trace; the new APDUs in $tmp/NAME.apdu. Sets rc.
 # ENGINE_CONF overrides the config file.
 eng() {
   local name=$1 from
   shift
-  from=$(wc -l <"$LOG")
+  from=$(apdu_mark)
   rc=0
   run "$name" env OPENSSL_CONF="${ENGINE_CONF:-$tmp/engine.cnf}" JPKI_TRACE="$tmp/$name.trace" "$@" || rc=$?
   new_apdus "$name" "$from"
 }
 
-# sign_apdus NAME: the COMPUTE DIGITAL SIGNATURE lines of $tmp/NAME.apdu into $tmp/NAME.sign.
-sign_apdus() { signatures "$tmp/$1.apdu" >"$tmp/$1.sign" || true; }
-
 # verifies_ok NAME: every VERIFY with data (a PIN) in $tmp/NAME.apdu was answered 9000 (there
 # are two per process: C_Login and the signature's own card transaction).
 verifies_ok() {
-  grep -E '^00 20 00 98 Lc=[1-9]' "$tmp/$1.apdu" >"$tmp/$1.verify" || true
+  auth_pin_verifies "$1"
   [[ -s $tmp/$1.verify ]] && ! grep -vq ' -> 9000 ' "$tmp/$1.verify" ||
     fail "$1: expected VERIFY of the auth PIN, every one answered 9000" "$tmp/$1.apdu"
 }
@@ -201,7 +187,7 @@ tls() {
   local cmd=(openssl s_client -connect "127.0.0.1:$PORT" -engine pkcs11 -keyform engine -key "$KEY_URL"
     -pass "pass:$AUTH_PIN" -cert "$tmp/auth_cert.pem" -CAfile "$tmp/ca.pem" -verify_return_error
     -verify_ip 127.0.0.1 -ign_eof "$@")
-  from=$(wc -l <"$LOG")
+  from=$(apdu_mark)
   { printf '$ OPENSSL_CONF=engine.cnf'; printf ' %q' "${cmd[@]}"; printf ' <<< GET\n'; } >"$tmp/$name.out"
   rc=0
   printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=$tmp/engine.cnf JPKI_TRACE=$tmp/$name.trace \
@@ -301,7 +287,7 @@ eng wrongpin openssl dgst -sha256 -engine pkcs11 -keyform engine -sign "$KEY_URL
 failed_status wrongpin "signing with a wrong PIN"
 grep -q 'PKCS#11 module:ERR_CKR_error:PIN incorrect' "$tmp/wrongpin.out" ||
   fail "wrongpin: no libp11 'PIN incorrect' error" "$tmp/wrongpin.out"
-grep -E '^00 20 00 98 Lc=[1-9]' "$tmp/wrongpin.apdu" >"$tmp/wrongpin.verify" || true
+auth_pin_verifies wrongpin
 [[ $(wc -l <"$tmp/wrongpin.verify") == 1 && $(cat "$tmp/wrongpin.verify") == *" -> 63C2 "* ]] ||
   fail "wrongpin: expected exactly one VERIFY of the auth PIN with data, answered 63C2" "$tmp/wrongpin.apdu"
 signatures "$tmp/wrongpin.apdu" | grep -q . && fail "wrongpin: the card signed" "$tmp/wrongpin.apdu"

@@ -27,8 +27,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
 
-AUTH_PIN=1234
-SIGN_PIN=SIGN1234
 AUTH_TOKEN='pkcs11:token=JPKI%20Authentication'
 SIGN_TOKEN='pkcs11:token=JPKI%20Signature'
 SERVER_WAIT=100 # tenths of a second to wait for p11-kit server to listen / to exit
@@ -67,15 +65,12 @@ dir_state() {
     find . -mindepth 1 -maxdepth 1 -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
 
-# new_apdus NAME FROM: card 1's APDU log from line FROM+1 into $tmp/NAME.apdu.
-new_apdus() { tail -n +"$(($2 + 1))" "$LOG1" >"$tmp/$1.apdu"; }
-
 # card_signed NAME P2: $tmp/NAME.apdu has COMPUTE DIGITAL SIGNATURE(s), all with key P2 (97 auth,
 # 9A signature) and answered 9000; SIGNS = how many.
 SIGNS=0
 card_signed() {
   local name=$1 p2=$2
-  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  sign_apdus "$name"
   SIGNS=$(wc -l <"$tmp/$name.sign")
   ((SIGNS >= 1)) || fail "$name: no COMPUTE DIGITAL SIGNATURE (80 2A) in card 1's APDU log" "$tmp/$name.apdu"
   grep -vqE "^80 2A 00 $p2 .* -> 9000( |$)" "$tmp/$name.sign" &&
@@ -120,16 +115,13 @@ p11tool_blocks() {
 [[ ${JPKI_SIM_COUNT:-0} -ge 1 && -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "p11kit_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
 ((EUID == 0)) || { echo "p11kit_test: needs root (bind mounts in the harness's namespace)" >&2; exit 77; }
-for t in p11-kit p11tool pkcs11-tool openssl mount umount setpriv timeout cmp awk sha256sum; do
-  command -v "$t" >/dev/null || { echo "p11kit_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
+need_tools p11-kit p11tool pkcs11-tool openssl mount umount setpriv timeout cmp awk sha256sum
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MODULE=${JPKI_MODULE:-$here/../../build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "p11kit_test: module $MODULE not found (set JPKI_MODULE)" >&2; exit 2; }
+jpki_module
 MODULE=$(readlink -f "$MODULE") # the .module file and p11-kit server need an absolute path
 MODULE_CONF=$here/../../conf/jpki-pkcs11.module
 CARD1=$JPKI_PKI_DIR/card1
-LOG1=$JPKI_SIM_LOG_1
+LOG=$JPKI_SIM_LOG_1
 for f in "$MODULE_CONF" "$CARD1/auth_cert.der" "$CARD1/auth_ca.der" "$CARD1/sign_cert.der" "$CARD1/serial.txt"; do
   [[ -f $f ]] || { echo "p11kit_test: $f missing" >&2; exit 2; }
 done
@@ -280,7 +272,7 @@ TEST_SIGN_LINES=("Signing using RSA-SHA256... ok" "Verifying against private key
 for spec in "auth|$AUTH_TOKEN;object=Authentication%20Key|$AUTH_PIN|97" \
   "sign|$SIGN_TOKEN;object=Digital%20Signature%20Key|$SIGN_PIN|9A"; do
   IFS='|' read -r kind url pin p2 <<<"$spec"
-  before=$(wc -l <"$LOG1")
+  before=$(apdu_mark)
   must "test_sign_$kind" "p11tool --login --test-sign with the $kind key failed" \
     env GNUTLS_PIN="$pin" p11tool --login --test-sign "$url"
   for l in "${TEST_SIGN_LINES[@]}"; do
@@ -340,7 +332,7 @@ ok "remote pkcs11-tool --read-object --type cert --id 01 equals card1/auth_cert.
 
 printf 'jpki-pkcs11 p11-kit remoting test %s\n' "$(date -u +%FT%TZ)" >"$tmp/data"
 head -c 2000 /dev/urandom >>"$tmp/data"
-before=$(wc -l <"$LOG1")
+before=$(apdu_mark)
 must remote_sign "signing through the client failed" \
   "${RP11[@]}" --login --pin "$AUTH_PIN" --sign --id 01 -m SHA256-RSA-PKCS -i "$tmp/data" -o "$tmp/remote.sig"
 (($(wc -c <"$tmp/remote.sig") == 256)) || fail "the signature through the client is $(wc -c <"$tmp/remote.sig") bytes, not 256" "$tmp/remote_sign.out"

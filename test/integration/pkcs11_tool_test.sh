@@ -18,9 +18,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
-AUTH_PIN=1234
-SIGN_PIN=SIGN1234
-WRONG_PIN=0000
 BAD_LEN_PIN=12345 # 5 digits: the auth PIN is exactly 4
 AUTH_LABEL="JPKI Authentication"
 SIGN_LABEL="JPKI Signature"
@@ -67,12 +64,8 @@ check_locked() {
 # ---------------------------------------------------------------------------------------------
 [[ ${JPKI_SIM_COUNT:-0} -ge 2 && -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_SIM_LOG_2:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "pkcs11_tool_test: run me inside test/harness/pcsc-harness.sh --cards 2" >&2; exit 2; }
-for t in pkcs11-tool opensc-tool openssl awk sed paste timeout cmp xxd; do
-  command -v "$t" >/dev/null || { echo "pkcs11_tool_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MODULE=${JPKI_MODULE:-$here/../../build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "pkcs11_tool_test: module $MODULE not found (set JPKI_MODULE)" >&2; exit 2; }
+need_tools pkcs11-tool opensc-tool openssl awk sed paste timeout cmp xxd
+jpki_module
 for i in 1 2; do
   for f in auth_cert.der sign_cert.der auth_ca.der sign_ca.der serial.txt; do
     [[ -f $JPKI_PKI_DIR/card$i/$f ]] || { echo "pkcs11_tool_test: $JPKI_PKI_DIR/card$i/$f missing" >&2; exit 2; }

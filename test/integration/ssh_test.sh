@@ -22,8 +22,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, run, must, $tmp, ...
 
-AUTH_PIN=1234
-WRONG_PIN=0000
 PORT=42201        # sshd's port (127.0.0.1 only, inside the harness' network namespace)
 SERVER_WAIT=100   # tenths of a second to wait for sshd to listen / to exit
 PIN_PROMPT="Enter PIN for 'JPKI Authentication': "
@@ -46,9 +44,7 @@ cleanup_extra() {
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "ssh_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
 ((EUID == 0)) || { echo "ssh_test: needs root (sshd, login as root, bind mount)" >&2; exit 77; }
-for t in ssh ssh-keygen openssl setsid timeout mount umount; do
-  command -v "$t" >/dev/null || { echo "ssh_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
+need_tools ssh ssh-keygen openssl setsid timeout mount umount
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 [[ -x $SSHD ]] || { echo "ssh_test: missing sshd (openssh-server, scripts/install-deps.sh)" >&2; exit 77; }
 getent passwd sshd >/dev/null ||
@@ -56,8 +52,7 @@ getent passwd sshd >/dev/null ||
 # /run/sshd is mounted over below: never do that in the caller's mount namespace.
 [[ $(readlink /proc/self/ns/mnt) != "$(readlink /proc/1/ns/mnt)" ]] ||
   { echo "ssh_test: not in a private mount namespace (run me inside the harness)" >&2; exit 2; }
-MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "ssh_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+jpki_module
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
 for f in auth_cert.der auth_ca.der sign_cert.der sign_ca.der; do
@@ -75,9 +70,6 @@ ssh_key() {
   [[ -s $tmp/$1.key ]] || fail "no ssh-rsa key from ${2##*/}" "$tmp/$1.ssh.out"
 }
 
-# new_apdus NAME FROM: the simulator's APDU log from line FROM+1 into $tmp/NAME.apdu.
-new_apdus() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
-
 # ---- 1. ssh-keygen -D: the card's keys as OpenSSH sees them ----------------------------------
 ssh_key auth "$CARD/auth_cert.der"
 ssh_key auth_ca "$CARD/auth_ca.der"
@@ -89,7 +81,7 @@ chmod 600 "$tmp/card.pub"
 FP=$(ssh-keygen -l -E sha256 -f "$tmp/card.pub" | awk '{ print $2 }')
 [[ $FP == SHA256:* ]] || fail "no SHA256 fingerprint for the card's auth key: '$FP'"
 
-from=$(wc -l <"$LOG")
+from=$(apdu_mark)
 must keygen "ssh-keygen -D failed" ssh-keygen -D "$MODULE"
 new_apdus keygen "$from"
 sed 1d "$tmp/keygen.out" >"$tmp/keygen.keys"
@@ -177,7 +169,7 @@ login() {
     -o IdentitiesOnly=yes -o IdentityFile="$tmp/card.pub" "$@" root@127.0.0.1 'echo logged-in-with-card')
   printf '%s\n' "$pin" >"$tmp/askpass.pin"
   : >"$tmp/askpass.log"
-  from=$(wc -l <"$LOG")
+  from=$(apdu_mark)
   sfrom=$(wc -l <"$tmp/sshd.log")
   { printf '$ SSH_ASKPASS=askpass.sh SSH_ASKPASS_REQUIRE=force setsid -w'; printf ' %q' "${cmd[@]}"; printf '\n'; } >"$tmp/$name.out"
   rc=0
@@ -213,11 +205,11 @@ login_ok() {
     fail "$name: sshd's log has no 'Accepted publickey for root from 127.0.0.1 port N ssh2: RSA $FP'" "${files[@]}"
   # The module sends the PIN at C_Login and again in the signature's own card transaction (it
   # never leaves the card unlocked): every VERIFY with data must be answered 9000.
-  grep -E '^00 20 00 98 Lc=[1-9]' "$tmp/$name.apdu" >"$tmp/$name.verify" || true
+  auth_pin_verifies "$name"
   nverify=$(wc -l <"$tmp/$name.verify")
   ((nverify >= 1)) && ! grep -vq ' -> 9000 ' "$tmp/$name.verify" ||
     fail "$name: expected VERIFY of the auth PIN (00 20 00 98 with data), all answered 9000" "$tmp/$name.apdu"
-  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  sign_apdus "$name"
   [[ $(cat "$tmp/$name.sign") == "80 2A 00 97 Lc=$lc -> 9000 len=256" ]] ||
     fail "$name: expected exactly '80 2A 00 97 Lc=$lc -> 9000 len=256' ($hash DigestInfo)" "$tmp/$name.apdu"
 }
@@ -243,7 +235,7 @@ grep -qxF 'PKCS#11 login failed: PIN incorrect' "$tmp/wrongpin.stderr" ||
 [[ $(cat "$tmp/askpass.log") == "$PIN_PROMPT" ]] ||
   fail "wrong PIN: expected exactly one askpass call (ssh asked again?)" "${files[@]}"
 grep -q '^Accepted publickey' "$tmp/wrongpin.sshd" && fail "wrong PIN: sshd accepted a public key" "${files[@]}"
-grep -E '^00 20 00 98 Lc=[1-9]' "$tmp/wrongpin.apdu" >"$tmp/wrongpin.verify" || true
+auth_pin_verifies wrongpin
 [[ $(wc -l <"$tmp/wrongpin.verify") == 1 && $(cat "$tmp/wrongpin.verify") == *" -> 63C2 "* ]] ||
   fail "wrong PIN: expected exactly one VERIFY of the auth PIN with data, answered 63C2 (3 -> 2 tries)" "$tmp/wrongpin.apdu"
 signatures "$tmp/wrongpin.apdu" | grep -q . && fail "wrong PIN: the card signed anyway" "$tmp/wrongpin.apdu"

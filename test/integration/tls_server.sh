@@ -9,7 +9,8 @@
 #   auth CA as the CA the server trusts, the card's SUBJECT and CN.
 # - `tls_server_start` / `tls_server_stop`: one `openssl s_server -Verify 1
 #   -verify_return_error ... -www` on 127.0.0.1 (the harness's own network namespace, so fixed
-#   ports are free), and `tls_server_kill` for the script's `cleanup_extra`.
+#   ports are free), and `tls_server_kill`, which the `cleanup_extra` defined here calls (a
+#   script with more to stop defines its own `cleanup_extra`, calling `tls_server_kill` too).
 # - `card_cert_ok`: the checks of s_server's status page and log that prove the client
 #   authenticated with exactly the card's auth certificate.
 
@@ -89,6 +90,9 @@ tls_server_kill() {
   server_pid=""
   return 0
 }
+
+# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
+cleanup_extra() { tls_server_kill; }
 
 # card_cert_ok NAME PAGE PROTOCOL SIGTYPE FILE...: the connection to the server NAME (log
 # $tmp/NAME.srv) authenticated with the card. s_server's status page PAGE, as the client got it,

@@ -29,14 +29,10 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh" # ok, fail, r
 # shellcheck source-path=SCRIPTDIR source=tls_server.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/tls_server.sh" # server_pki, tls_server_start, ...
 
-AUTH_PIN=1234
 CERT_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Certificate;type=cert'
 KEY_URL='pkcs11:token=JPKI%20Authentication;object=Authentication%20Key;type=private'
 NO_PSS_SIGS="-SIGN-RSA-PSS-RSAE-SHA256:-SIGN-RSA-PSS-RSAE-SHA384:-SIGN-RSA-PSS-RSAE-SHA512"
 NO_PSS_SIGS+=":-SIGN-RSA-PSS-SHA256:-SIGN-RSA-PSS-SHA384:-SIGN-RSA-PSS-SHA512"
-
-# Called by checks.sh's EXIT trap (before it removes $tmp): stop a server still running.
-cleanup_extra() { tls_server_kill; }
 
 # client NAME PRIORITY: gnutls-cli with the card's auth certificate and key through the module,
 # sends "GET / HTTP/1.0" and reads the answer until the server closes. Its stdin is a FIFO this
@@ -66,9 +62,6 @@ client() {
   return "$rc"
 }
 
-# new_apdus NAME FROM: the simulator's APDU log from line FROM+1 into $tmp/NAME.apdu.
-new_apdus() { tail -n +"$(($2 + 1))" "$LOG" >"$tmp/$1.apdu"; }
-
 # handshake_ok NAME VERSION SIGTYPE: the handshake completed with VERSION (TLS1.3, TLS1.2),
 # gnutls-cli trusted the server and got s_server's status page, which shows that the server
 # verified the card's certificate and a SIGTYPE signature (card_cert_ok); sets desc
@@ -89,7 +82,7 @@ handshake_ok() {
 # end in SW (the card-layer retry with SELECT + P2=80 after a 6A86 counts too).
 one_sign() {
   local name=$1 p1=$2 sw=$3 lines
-  signatures "$tmp/$name.apdu" >"$tmp/$name.sign" || true
+  sign_apdus "$name"
   lines=$(wc -l <"$tmp/$name.sign")
   ((lines >= 1)) || fail "$name: no COMPUTE DIGITAL SIGNATURE in the APDU log" "$tmp/$name.apdu"
   grep -vqE "^80 2A $p1 " "$tmp/$name.sign" && fail "$name: a signature APDU with P1 other than $p1" "$tmp/$name.sign"
@@ -120,11 +113,8 @@ MODE=${1:-}
   { echo "usage: tls_test.sh pss|nopss|salt20 (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "tls_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
-for t in gnutls-cli openssl mkfifo timeout stdbuf; do
-  command -v "$t" >/dev/null || { echo "tls_test: missing $t (scripts/install-deps.sh)" >&2; exit 77; }
-done
-MODULE=${JPKI_MODULE:-$(cd "$(dirname "$0")/../.." && pwd)/build/jpki-pkcs11.so}
-[[ -f $MODULE ]] || { echo "tls_test: module $MODULE not found (build it, or set JPKI_MODULE)" >&2; exit 2; }
+need_tools gnutls-cli openssl mkfifo timeout stdbuf
+jpki_module
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
 for f in auth_cert.der auth_ca.der; do
@@ -138,7 +128,7 @@ ok "server CA and certificate for CN=localhost, IP:127.0.0.1; the card's auth ce
 # tls NAME S_SERVER_VERSION PRIORITY: one connection; sets rc (gnutls-cli's status).
 tls() {
   local name=$1 sver=$2 prio=$3 from
-  from=$(wc -l <"$LOG")
+  from=$(apdu_mark)
   tls_server_start "$name" -naccept 1 "$sver"
   rc=0
   client "$name" "$prio" || rc=$?

@@ -3,7 +3,7 @@
 #include "crypto/digest.h"
 #include "crypto/openssl_ptr.h"
 #include "crypto/rsa_verify.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <catch2/catch.hpp>
 

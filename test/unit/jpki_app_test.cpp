@@ -2,9 +2,9 @@
 // against a scripted transport for status words and answers the simulator never gives.
 #include "card/card_error.h"
 #include "card/jpki_app.h"
+#include "test/common/test_support.h"
 #include "test/sim/sim_transport.h"
 #include "test/unit/scripted_transport.h"
-#include "test/unit/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -39,8 +39,8 @@ Bytes file(const std::string& name, int card = 1) { return test::read_file(test:
 
 std::size_t chunks(std::size_t size) { return (size + 255) / 256; }
 
-const Pin kAuthPin = Pin::parse(PinRef::Auth, "1234");
-const Pin kSignPin = Pin::parse(PinRef::Sign, "SIGN1234");
+const Pin kAuthPin = Pin::parse(PinRef::Auth, test::kAuthPin);
+const Pin kSignPin = Pin::parse(PinRef::Sign, test::kSignPin);
 
 }  // namespace
 
@@ -135,7 +135,7 @@ TEST_CASE("app: a right PIN verifies and the card is locked again at once", "[ap
 
 TEST_CASE("app: wrong PINs count down, then the blocked PIN is never sent", "[app][pin]") {
     Fixture f;
-    const Pin wrong = Pin::parse(PinRef::Auth, "9999");
+    const Pin wrong = Pin::parse(PinRef::Auth, test::kWrongAuthPin);
     for (int left = 2; left >= 0; --left) {
         try {
             f.app.check_pin(wrong);
@@ -168,7 +168,7 @@ TEST_CASE("app: one wrong VERIFY is one try: the layer never retries", "[app][pi
 
 TEST_CASE("app: a malformed PIN never reaches the card", "[app][pin]") {
     Fixture f;
-    CHECK_THROWS_AS(f.app.check_pin(Pin::parse(PinRef::Auth, "12345")), CardError);
+    CHECK_THROWS_AS(f.app.check_pin(Pin::parse(PinRef::Auth, test::kFiveDigitPin)), CardError);
     CHECK_THROWS_AS(f.app.check_pin(Pin::parse(PinRef::Sign, "ABC!23")), CardError);
     CHECK(f.card.log().empty());
 }
@@ -449,7 +449,7 @@ TEST_CASE("app: the trace shows headers and status words, never PIN data", "[app
     CHECK(text.find("80 2A 00 9A") != std::string::npos);
     CHECK(text.find("op=check-pin 00 20 00 9B Lc=<redacted> data=<redacted> Le=-1 -> SW=63C4") != std::string::npos);
     CHECK(text.find("QZ7777") == std::string::npos);
-    CHECK(text.find("SIGN1234") == std::string::npos);
+    CHECK(text.find(test::kSignPin) == std::string::npos);
     CHECK(text.find("51 5A 37 37 37 37") == std::string::npos);  // the PIN in hex
 }
 

@@ -1,8 +1,8 @@
 // The simulated card answers like the real JPKI AP (../shared/jpki-card.md), APDU by APDU.
 // Every test drives jpki::sim::JpkiCard through process() with raw APDUs and checks the
 // status words and data exactly, so a change in the simulator's behaviour breaks a test.
+#include "test/common/test_support.h"
 #include "test/sim/jpki_card.h"
-#include "test/unit/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -847,12 +847,12 @@ TEST_CASE("sim: the log redacts the data of a VERIFY", "[sim]") {
     CHECK(text == "00 20 00 98 Lc=4 data=<redacted> -> 9000 len=0");
     CHECK(text.find("<redacted>") != std::string::npos);
     CHECK(text.find("31 32 33 34") == std::string::npos);
-    CHECK(text.find("1234") == std::string::npos);
+    CHECK(text.find(test::kAuthPin) == std::string::npos);
 
     REQUIRE(sw(*card, kVerifySignSfi) == 0x9000);
     const std::string sign_text = card->log().back().text();
     CHECK(sign_text.find("<redacted>") != std::string::npos);
-    CHECK(sign_text.find("SIGN1234") == std::string::npos);
+    CHECK(sign_text.find(test::kSignPin) == std::string::npos);
     CHECK(sign_text.find("53 49 47 4E") == std::string::npos);
 }
 

@@ -2,7 +2,7 @@
 // another card, nor to a card whose PIN may have changed; a lock check that fails keeps
 // nothing. The card is driven from "another program" through a second connection.
 #include "test/sim/sim_transport.h"
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

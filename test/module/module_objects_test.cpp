@@ -1,7 +1,7 @@
 // Objects, attributes, mechanisms, signatures, verification and digests through the C
 // function list of the test module, against in-process simulated cards. Every expectation is
 // an exact value or CK_RV; certificates and signatures are checked with OpenSSL.
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -353,13 +353,6 @@ void sign_init_with_pin(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANIS
     REQUIRE(login(f, s, pin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
 }
 
-// PKCS#11 2.40 5.10-5.13: a call refused for its arguments (`rv`) ended the operation; `next`, a
-// call that would go on with it, finds none.
-void check_refusal_ends_operation(CK_RV rv, const std::function<CK_RV()>& next) {
-    REQUIRE(rv == CKR_ARGUMENTS_BAD);
-    CHECK(next() == CKR_OPERATION_NOT_INITIALIZED);
-}
-
 Bytes message(std::size_t n, std::uint8_t seed = 1) {
     Bytes b(n);
     for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
@@ -390,26 +383,6 @@ void check_auth_pin_not_verified(sim::JpkiCard& card) {
     CHECK(direct_auth_signature(card) == 0x6982);
 }
 
-// One card in one reader, the module initialised; sessions on its tokens.
-struct OneCard {
-    explicit OneCard(sim::CardConfig config = card_config(1)) {
-        reader = w.add_card(1, config);
-        slots = initialize_and_list(w.f);
-        card = w.readers.card(reader);
-        REQUIRE(card != nullptr);
-    }
-    CK_SESSION_HANDLE auth_session() { return open_session(w.f, slots.at(0)); }
-    CK_SESSION_HANDLE sign_session() { return open_session(w.f, slots.at(1)); }
-    // The same, logged in with the card's right PINs.
-    CK_SESSION_HANDLE logged_in_auth_session() { return logged_in_session(w.f, slots.at(0), "1234"); }
-    CK_SESSION_HANDLE logged_in_sign_session() { return logged_in_session(w.f, slots.at(1), "SIGN1234"); }
-
-    ModuleWorld w;
-    int reader = -1;
-    std::vector<CK_SLOT_ID> slots;
-    std::shared_ptr<sim::JpkiCard> card;
-};
-
 }  // namespace
 
 // =============================================================================================
@@ -420,7 +393,7 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
           "[objects]") {
     OneCard c;
     REQUIRE(c.slots.size() == 2);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
 
     auto all = search(f, s, {});
@@ -477,7 +450,7 @@ TEST_CASE("module: objects: the authentication token shows two certificates and 
 
 TEST_CASE("module: objects: the authentication public key matches its certificate", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
@@ -509,12 +482,12 @@ TEST_CASE("module: objects: the authentication public key matches its certificat
 
 TEST_CASE("module: objects: the authentication private key appears with C_Login and goes with C_Logout", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
 
     CHECK(search(f, s, {{CKA_CLASS, ul(CKO_PRIVATE_KEY)}}).empty());
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     CHECK_FALSE(c.card->auth_verified());  // the module locks the card again at once
 
     CHECK(search(f, s, {}).size() == 4);
@@ -568,7 +541,7 @@ TEST_CASE("module: objects: the authentication private key appears with C_Login 
 
 TEST_CASE("module: objects: the signature token shows only its CA certificate until login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.sign_session();
     const Bytes sign_der = pki_file(1, "sign_cert.der");
     const Bytes sign_ca_der = pki_file(1, "sign_ca.der");
@@ -584,7 +557,7 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
                       {CKA_VALUE, sign_ca_der}});
     CHECK(search(f, s, {{CKA_ID, Bytes{0x02}}}).empty());
 
-    REQUIRE(login(f, s, "SIGN1234") == CKR_OK);
+    REQUIRE(login(f, s, kSignPin) == CKR_OK);
     CHECK_FALSE(c.card->sign_verified());
     CHECK(search(f, s, {}).size() == 4);
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
@@ -622,7 +595,7 @@ TEST_CASE("module: objects: the signature token shows only its CA certificate un
 
 TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribute", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
     const CK_OBJECT_HANDLE ca = cert_of_category(f, s, 2);
@@ -635,7 +608,7 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
     SECTION("CKA_ID") {
         CHECK(sorted(search(f, s, {{CKA_ID, Bytes{0x01}}})) == sorted({cert, pub}));
         CHECK(search(f, s, {{CKA_ID, Bytes{0x03}}}) == std::vector<CK_OBJECT_HANDLE>{ca});
-        REQUIRE(login(f, s, "1234") == CKR_OK);
+        REQUIRE(login(f, s, kAuthPin) == CKR_OK);
         const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
         CHECK(sorted(search(f, s, {{CKA_ID, Bytes{0x01}}})) == sorted({cert, pub, priv}));
         CHECK(search(f, s, {{CKA_ID, Bytes{0x01}}, {CKA_CLASS, ul(CKO_PRIVATE_KEY)}}) ==
@@ -679,14 +652,14 @@ TEST_CASE("module: objects: C_FindObjectsInit matches a template on any attribut
     }
     SECTION("the empty template finds every visible object") {
         CHECK(sorted(search(f, s, {})) == sorted({cert, ca, pub}));
-        REQUIRE(login(f, s, "1234") == CKR_OK);
+        REQUIRE(login(f, s, kAuthPin) == CKR_OK);
         CHECK(search(f, s, {}).size() == 4);
     }
 }
 
 TEST_CASE("module: objects: C_FindObjects hands out each handle once and keeps its state rules", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
 
     SECTION("chunks of one") {
@@ -767,7 +740,7 @@ TEST_CASE("module: objects: C_FindObjects hands out each handle once and keeps i
 
 TEST_CASE("module: objects: C_GetAttributeValue length queries and buffers follow PKCS#11 2.40", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();
     const Bytes user_der = pki_file(1, "auth_cert.der");
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
@@ -866,7 +839,7 @@ TEST_CASE("module: objects: C_GetAttributeValue length queries and buffers follo
 
 TEST_CASE("module: objects: C_GetAttributeValue never reveals the private key's secrets", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes modulus = cert_modulus(pki_file(1, "auth_cert.der"));
@@ -923,14 +896,11 @@ TEST_CASE("module: objects: C_GetAttributeValue never reveals the private key's 
 }
 
 TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad handles and arguments", "[objects]") {
-    ModuleWorld w;
-    w.add_card(1);
-    w.add_card(2);
-    auto slots = initialize_and_list(w.f, 4);
-    CK_FUNCTION_LIST_PTR f = w.f;
-    CK_SESSION_HANDLE s1 = open_session(f, slots[0]);
-    CK_SESSION_HANDLE s1_sign = open_session(f, slots[1]);
-    CK_SESSION_HANDLE s2 = open_session(f, slots[2]);
+    TwoCards c;
+    CK_FUNCTION_LIST_PTR f = c.f;
+    CK_SESSION_HANDLE s1 = open_session(f, c.slots[0]);
+    CK_SESSION_HANDLE s1_sign = open_session(f, c.slots[1]);
+    CK_SESSION_HANDLE s2 = open_session(f, c.slots[2]);
     const CK_OBJECT_HANDLE cert1 = cert_of_category(f, s1, 1);
     const CK_OBJECT_HANDLE cert2 = cert_of_category(f, s2, 1);
     const CK_OBJECT_HANDLE sign_ca = only(f, s1_sign, CKO_CERTIFICATE);
@@ -958,7 +928,7 @@ TEST_CASE("module: objects: C_GetAttributeValue and C_GetObjectSize refuse bad h
 
 TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE cert = cert_of_category(f, s, 1);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
@@ -995,7 +965,7 @@ TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
 
 TEST_CASE("module: objects: C_GetMechanismList lists exactly the card's mechanisms", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     for (CK_SLOT_ID slot : c.slots) {
         CAPTURE(slot);
         CK_ULONG n = 0;
@@ -1020,7 +990,7 @@ TEST_CASE("module: objects: C_GetMechanismList lists exactly the card's mechanis
 
 TEST_CASE("module: objects: C_GetMechanismInfo describes each mechanism", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     const CK_SLOT_ID slot = c.slots[0];
     for (CK_MECHANISM_TYPE type : kSignMechs) {
         CAPTURE(type);
@@ -1048,7 +1018,7 @@ TEST_CASE("module: objects: C_GetMechanismInfo describes each mechanism", "[obje
 
 TEST_CASE("module: objects: mechanisms the card lacks are refused by every init function", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1083,7 +1053,7 @@ TEST_CASE("module: objects: mechanisms the card lacks are refused by every init 
 
 TEST_CASE("module: objects: every signature mechanism of the authentication key verifies with OpenSSL", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1150,7 +1120,7 @@ TEST_CASE("module: objects: every signature mechanism of the authentication key 
 
 TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the operation", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1200,7 +1170,7 @@ TEST_CASE("module: objects: C_Sign's length query and a small buffer keep the op
 
 TEST_CASE("module: objects: multi-part signing gives the single-part signature", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "auth_cert.der");
@@ -1226,7 +1196,7 @@ TEST_CASE("module: objects: multi-part signing gives the single-part signature",
 
 TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1291,7 +1261,7 @@ TEST_CASE("module: objects: C_SignInit refuses wrong states, parameters and keys
 
 TEST_CASE("module: objects: C_SignInit with the private key's handle needs a login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     REQUIRE(f->C_Logout(s) == CKR_OK);
@@ -1301,21 +1271,21 @@ TEST_CASE("module: objects: C_SignInit with the private key's handle needs a log
     CHECK(c.card->verify_with_data_count() == 1);  // only the login's
     CHECK(sent.apdus() == 0);
     // Logged in again, the same handle signs.
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     CHECK(only(f, s, CKO_PRIVATE_KEY) == priv);
     sign_and_verify(f, s, kSha256Pkcs1, priv, message(10), pki_file(1, "auth_cert.der"));
 }
 
 TEST_CASE("module: objects: the authentication key takes no context-specific login", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
-    CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     Mech m(CKM_SHA256_RSA_PKCS);
     REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
     const SentToCard sent(*c.card);
-    CHECK(login(f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
     CHECK(sent.apdus() == 0);
     const Bytes data = message(8);
     Bytes sig;
@@ -1325,7 +1295,7 @@ TEST_CASE("module: objects: the authentication key takes no context-specific log
 
 TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_Logout", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1336,12 +1306,12 @@ TEST_CASE("module: objects: C_SignInit with the signature key's handle after C_L
     const CK_RV vrv = f->C_VerifyInit(s, m.get(), pub);
     CHECK((vrv == CKR_USER_NOT_LOGGED_IN || vrv == CKR_KEY_HANDLE_INVALID));
     // Nothing was started: a context login finds no operation.
-    CHECK(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
 }
 
 TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     Mech m(CKM_SHA256_RSA_PKCS);
@@ -1354,7 +1324,7 @@ TEST_CASE("module: objects: a logout ends the signature in progress", "[objects]
 TEST_CASE("module: objects: the card holds no verified PIN after a signature, logout, finalize or last close",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     CHECK(direct_auth_signature(*c.card) == 0x6982);  // locked right after C_Login
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
@@ -1397,7 +1367,7 @@ TEST_CASE("module: objects: the card holds no verified PIN after a signature, lo
 TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC) for every signature",
           "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes cert = pki_file(1, "sign_cert.der");
@@ -1415,7 +1385,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     SECTION("with it, one valid signature; the next one needs it again") {
         for (int round = 0; round < 2; ++round) {
             CAPTURE(round);
-            sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+            sign_init_with_pin(f, s, m.get(), priv, kSignPin);
             CHECK_FALSE(c.card->sign_verified());
             Bytes sig;
             REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
@@ -1428,7 +1398,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
         CHECK(c.card->tries_left(true) == 5);
     }
     SECTION("the context PIN also serves a length query and multi-part signing") {
-        sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+        sign_init_with_pin(f, s, m.get(), priv, kSignPin);
         CK_ULONG len = 0;
         REQUIRE(f->C_SignUpdate(s, ptr(data), 50) == CKR_OK);
         REQUIRE(f->C_SignUpdate(s, ptr(data) + 50, data.size() - 50) == CKR_OK);
@@ -1440,19 +1410,19 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     }
     SECTION("PSS with the signature key") {
         PssMech pss(CKM_SHA256_RSA_PKCS_PSS);
-        sign_init_with_pin(f, s, pss.get(), priv, "SIGN1234");
+        sign_init_with_pin(f, s, pss.get(), priv, kSignPin);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_pss_sha256(cert, sha256(data), sig, 32));
     }
     SECTION("a wrong context PIN costs one try and is CKR_PIN_INCORRECT") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-        CHECK(login(f, s, "WRONG999", CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
+        CHECK(login(f, s, kWrongSignPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
         CHECK(c.card->tries_left(true) == 4);
         CHECK_FALSE(c.card->sign_verified());
         // The operation is still there; the right PIN then signs, and the signature's own
         // VERIFY restores the counter.
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        REQUIRE(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
@@ -1462,17 +1432,17 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     SECTION("a malformed context PIN is refused without an APDU") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
         const SentToCard sent(*c.card);
-        CHECK(login(f, s, "AB", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
-        CHECK(login(f, s, "ABCDEFGHIJ1234567", CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
+        CHECK(login(f, s, kTwoLetterPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
+        CHECK(login(f, s, kSeventeenCharPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
         CHECK(sent.apdus() == 0);
         CHECK(c.card->tries_left(true) == 5);
-        REQUIRE(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OK);
+        REQUIRE(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
         Bytes sig;
         REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
         CHECK(verify_md(cert, EVP_sha256(), data, sig));
     }
     SECTION("a context login without a signature in progress") {
-        CHECK(login(f, s, "SIGN1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+        CHECK(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
         CHECK(c.card->tries_left(true) == 5);
     }
 }
@@ -1483,7 +1453,7 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
 
 TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
@@ -1556,13 +1526,13 @@ TEST_CASE("module: objects: C_Verify checks signatures in software", "[objects]"
 
 TEST_CASE("module: objects: the signature token verifies with its own certificate's key", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_sign_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
     const Bytes data = message(64);
     Mech m(CKM_SHA256_RSA_PKCS);
-    sign_init_with_pin(f, s, m.get(), priv, "SIGN1234");
+    sign_init_with_pin(f, s, m.get(), priv, kSignPin);
     Bytes sig;
     REQUIRE(sign_now(f, s, data, &sig) == CKR_OK);
     REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
@@ -1581,7 +1551,7 @@ TEST_CASE("module: objects: the signature token verifies with its own certificat
 
 TEST_CASE("module: objects: C_Digest hashes in software", "[objects]") {
     OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.auth_session();  // no login needed
     const Bytes data = message(1234);
 
@@ -1657,7 +1627,7 @@ TEST_CASE("module: objects: C_Digest hashes in software", "[objects]") {
 namespace {
 // After PSS was given up for a card: gone from both tokens' lists, infos and keys; PKCS#1 works.
 void check_pss_gone(OneCard& c, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv) {
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     for (CK_SLOT_ID slot : c.slots) {
         CAPTURE(slot);
         const auto list = mechanism_list(f, slot);
@@ -1689,7 +1659,7 @@ TEST_CASE("module: objects: a card whose PSS signatures fail the self-check lose
     sim::CardConfig config = card_config(1);
     config.pss_salt_length = 20;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);  // trusted until it fails
@@ -1718,7 +1688,7 @@ TEST_CASE("module: objects: a card without a PSS mode loses PSS when it refuses 
     sim::CardConfig config = card_config(1);
     config.pss = false;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);
@@ -1746,7 +1716,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
     sim::CardConfig config = card_config(1);
     config.has_sign_cert = false;
     OneCard c(config);
-    CK_FUNCTION_LIST_PTR f = c.w.f;
+    CK_FUNCTION_LIST_PTR f = c.f;
     REQUIRE(c.slots.size() == 1);
     CK_ULONG n = 0;
     REQUIRE(f->C_GetSlotList(CK_FALSE, nullptr, &n) == CKR_OK);
@@ -1763,7 +1733,7 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
     CHECK(search(f, s, {}).size() == 3);
     CHECK(attribute(f, s, cert_of_category(f, s, 1), CKA_VALUE) == pki_file(1, "auth_cert.der"));
     CHECK(attribute(f, s, cert_of_category(f, s, 2), CKA_VALUE) == pki_file(1, "auth_ca.der"));
-    REQUIRE(login(f, s, "1234") == CKR_OK);
+    REQUIRE(login(f, s, kAuthPin) == CKR_OK);
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     const Bytes data = message(77);
     const Bytes sig = sign_and_verify(f, s, kSha256Pkcs1, priv, data, pki_file(1, "auth_cert.der"));
@@ -1776,130 +1746,188 @@ TEST_CASE("module: objects: a card without the signature certificate has only th
 // An error ends the operation (PKCS#11 2.40 5.10-5.13)
 // =============================================================================================
 
-// PKCS#11 2.40 5.12: "A call to C_Sign always terminates the active signing operation unless it
-// returns CKR_BUFFER_TOO_SMALL or is a successful call (i.e., one which returns CKR_OK) to
-// determine the length of the buffer needed to hold the signature"; the same for C_SignFinal;
-// "A call to C_SignUpdate which results in an error terminates the current signature operation."
-// These tests once found CKR_ARGUMENTS_BAD leaving the operation active.
-TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal ends the signing operation",
-          "[objects]") {
-    OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.logged_in_auth_session();
-    const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
-    const Bytes data = message(20);
-    Bytes sig(kSigLen);
-    CK_ULONG len = sig.size();
-    Mech m(CKM_SHA256_RSA_PKCS);
-    REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
-    auto sign_all = [&] { return f->C_Sign(s, ptr(data), data.size(), sig.data(), &len); };
-    auto sign_final = [&] { return f->C_SignFinal(s, sig.data(), &len); };
-
-    SECTION("C_Sign with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Sign(s, nullptr, 10, sig.data(), &len), sign_all);
-    }
-    SECTION("C_Sign with pulSignatureLen NULL") {
-        check_refusal_ends_operation(f->C_Sign(s, ptr(data), data.size(), sig.data(), nullptr), sign_all);
-    }
-    SECTION("C_SignUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_SignUpdate(s, nullptr, 10), sign_final);
-    }
-    SECTION("C_SignFinal with pulSignatureLen NULL") {
-        REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        check_refusal_ends_operation(f->C_SignFinal(s, sig.data(), nullptr), sign_final);
-    }
-    SECTION("C_Sign after C_SignUpdate") {
-        REQUIRE(f->C_SignUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(sign_all() != CKR_OK);
-        CHECK(sign_final() == CKR_OPERATION_NOT_INITIALIZED);
-    }
-}
-
-// PKCS#11 2.40 5.10: C_Digest and C_DigestFinal always terminate the operation unless they return
+// PKCS#11 2.40 5.10-5.13: a call that fails ends the operation in progress.
+// 5.12: "A call to C_Sign always terminates the active signing operation unless it returns
+// CKR_BUFFER_TOO_SMALL or is a successful call (i.e., one which returns CKR_OK) to determine the
+// length of the buffer needed to hold the signature"; the same for C_SignFinal; "A call to
+// C_SignUpdate which results in an error terminates the current signature operation."
+// 5.10: C_Digest and C_DigestFinal always terminate the operation unless they return
 // CKR_BUFFER_TOO_SMALL or answer a length query; "A call to C_DigestUpdate which results in an
 // error terminates the current digest operation." Same early argument checks as for signing.
-TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFinal ends the digest operation",
-          "[objects]") {
-    OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    const Bytes data = message(20);
-    Bytes out(32);
-    CK_ULONG len = out.size();
-    Mech m(CKM_SHA256);
-    REQUIRE(f->C_DigestInit(s, m.get()) == CKR_OK);
-    auto digest_all = [&] { return f->C_Digest(s, ptr(data), data.size(), out.data(), &len); };
-    auto digest_final = [&] { return f->C_DigestFinal(s, out.data(), &len); };
+// 5.13: "A call to C_Verify always terminates the active verification operation"; "A call to
+// C_VerifyUpdate which results in an error terminates the current verification operation."
+// pData is checked before the operation is taken out.
+// These tests once found CKR_ARGUMENTS_BAD leaving the operation active.
+//
+// One table for the three families. Each row is a section of its family's test case, run on a
+// fresh card: `init` begins the operation (every call REQUIREd to answer CKR_OK), `failing` is
+// REQUIREd to fail (with `refused_with`, or with any error when that is empty), and then
+// `follow_up`, a call that would go on with the operation, is CHECKed to find none.
 
-    SECTION("C_Digest with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Digest(s, nullptr, 10, out.data(), &len), digest_all);
-    }
-    SECTION("C_Digest with pulDigestLen NULL") {
-        check_refusal_ends_operation(f->C_Digest(s, ptr(data), data.size(), out.data(), nullptr), digest_all);
-    }
-    SECTION("C_DigestUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_DigestUpdate(s, nullptr, 10), digest_final);
-    }
-    SECTION("C_DigestFinal with pulDigestLen NULL") {
-        REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        check_refusal_ends_operation(f->C_DigestFinal(s, out.data(), nullptr), digest_final);
-    }
-    SECTION("C_Digest after C_DigestUpdate") {
-        REQUIRE(f->C_DigestUpdate(s, ptr(data), data.size()) == CKR_OK);
-        REQUIRE(digest_all() != CKR_OK);
-        CHECK(digest_final() == CKR_OPERATION_NOT_INITIALIZED);
+namespace {
+
+enum class Family { Sign, Digest, Verify };
+
+// What a row's calls work on: one card, one session, one operation begun by `init`.
+struct Begun {
+    OneCard c;
+    CK_FUNCTION_LIST_PTR f = c.f;
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    const Bytes data = message(20);
+    Bytes out;         // the signature or digest buffer, or the signature to verify
+    CK_ULONG len = 0;  // its length, for C_Sign, C_SignFinal, C_Digest and C_DigestFinal
+};
+
+using BeginCall = void (*)(Begun&);
+using Call = CK_RV (*)(Begun&);
+
+struct ErrorEndsOperation {
+    Family family;
+    const char* failing_call;          // the section's name
+    BeginCall init;                    // begins the operation
+    Call failing;                      // REQUIREd to fail ...
+    std::optional<CK_RV> refused_with; // ... with this (std::nullopt: with any error)
+    Call follow_up;                    // CHECKed to answer CKR_OPERATION_NOT_INITIALIZED
+};
+
+// --- init: C_*Init on a fresh card, and for some rows a first part ---------------------------
+
+void sign_init(Begun& b) {  // the authentication key, logged in, CKM_SHA256_RSA_PKCS
+    b.s = b.c.logged_in_auth_session();
+    const CK_OBJECT_HANDLE priv = only(b.f, b.s, CKO_PRIVATE_KEY);
+    b.out = Bytes(kSigLen);
+    b.len = b.out.size();
+    Mech m(CKM_SHA256_RSA_PKCS);
+    REQUIRE(b.f->C_SignInit(b.s, m.get(), priv) == CKR_OK);
+}
+void sign_init_and_update(Begun& b) {
+    sign_init(b);
+    REQUIRE(b.f->C_SignUpdate(b.s, ptr(b.data), b.data.size()) == CKR_OK);
+}
+void digest_init(Begun& b) {  // no login, CKM_SHA256
+    b.s = b.c.auth_session();
+    b.out = Bytes(32);
+    b.len = b.out.size();
+    Mech m(CKM_SHA256);
+    REQUIRE(b.f->C_DigestInit(b.s, m.get()) == CKR_OK);
+}
+void digest_init_and_update(Begun& b) {
+    digest_init(b);
+    REQUIRE(b.f->C_DigestUpdate(b.s, ptr(b.data), b.data.size()) == CKR_OK);
+}
+void verify_init(Begun& b) {  // the authentication public key, no login, CKM_SHA256_RSA_PKCS
+    b.s = b.c.auth_session();
+    const CK_OBJECT_HANDLE pub = only(b.f, b.s, CKO_PUBLIC_KEY);
+    b.out = Bytes(kSigLen);
+    Mech m(CKM_SHA256_RSA_PKCS);
+    REQUIRE(b.f->C_VerifyInit(b.s, m.get(), pub) == CKR_OK);
+}
+
+// --- follow-up: the call with good arguments that would go on with the operation -------------
+
+CK_RV sign_all(Begun& b) { return b.f->C_Sign(b.s, ptr(b.data), b.data.size(), b.out.data(), &b.len); }
+CK_RV sign_final(Begun& b) { return b.f->C_SignFinal(b.s, b.out.data(), &b.len); }
+CK_RV digest_all(Begun& b) { return b.f->C_Digest(b.s, ptr(b.data), b.data.size(), b.out.data(), &b.len); }
+CK_RV digest_final(Begun& b) { return b.f->C_DigestFinal(b.s, b.out.data(), &b.len); }
+CK_RV verify_all(Begun& b) { return b.f->C_Verify(b.s, ptr(b.data), b.data.size(), b.out.data(), b.out.size()); }
+CK_RV verify_final(Begun& b) { return b.f->C_VerifyFinal(b.s, b.out.data(), b.out.size()); }
+
+constexpr ErrorEndsOperation kErrorEndsOperation[] = {
+    {Family::Sign, "C_Sign with pData NULL and ulDataLen > 0", sign_init,
+     [](Begun& b) { return b.f->C_Sign(b.s, nullptr, 10, b.out.data(), &b.len); }, CKR_ARGUMENTS_BAD, sign_all},
+    {Family::Sign, "C_Sign with pulSignatureLen NULL", sign_init,
+     [](Begun& b) { return b.f->C_Sign(b.s, ptr(b.data), b.data.size(), b.out.data(), nullptr); },
+     CKR_ARGUMENTS_BAD, sign_all},
+    {Family::Sign, "C_SignUpdate with pPart NULL and ulPartLen > 0", sign_init,
+     [](Begun& b) { return b.f->C_SignUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, sign_final},
+    {Family::Sign, "C_SignFinal with pulSignatureLen NULL", sign_init_and_update,
+     [](Begun& b) { return b.f->C_SignFinal(b.s, b.out.data(), nullptr); }, CKR_ARGUMENTS_BAD, sign_final},
+    {Family::Sign, "C_Sign after C_SignUpdate", sign_init_and_update, sign_all, std::nullopt, sign_final},
+
+    {Family::Digest, "C_Digest with pData NULL and ulDataLen > 0", digest_init,
+     [](Begun& b) { return b.f->C_Digest(b.s, nullptr, 10, b.out.data(), &b.len); }, CKR_ARGUMENTS_BAD,
+     digest_all},
+    {Family::Digest, "C_Digest with pulDigestLen NULL", digest_init,
+     [](Begun& b) { return b.f->C_Digest(b.s, ptr(b.data), b.data.size(), b.out.data(), nullptr); },
+     CKR_ARGUMENTS_BAD, digest_all},
+    {Family::Digest, "C_DigestUpdate with pPart NULL and ulPartLen > 0", digest_init,
+     [](Begun& b) { return b.f->C_DigestUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, digest_final},
+    {Family::Digest, "C_DigestFinal with pulDigestLen NULL", digest_init_and_update,
+     [](Begun& b) { return b.f->C_DigestFinal(b.s, b.out.data(), nullptr); }, CKR_ARGUMENTS_BAD, digest_final},
+    {Family::Digest, "C_Digest after C_DigestUpdate", digest_init_and_update, digest_all, std::nullopt,
+     digest_final},
+
+    {Family::Verify, "C_Verify with pData NULL and ulDataLen > 0", verify_init,
+     [](Begun& b) { return b.f->C_Verify(b.s, nullptr, 10, b.out.data(), b.out.size()); }, CKR_ARGUMENTS_BAD,
+     verify_all},
+    {Family::Verify, "C_VerifyUpdate with pPart NULL and ulPartLen > 0", verify_init,
+     [](Begun& b) { return b.f->C_VerifyUpdate(b.s, nullptr, 10); }, CKR_ARGUMENTS_BAD, verify_final},
+};
+
+constexpr std::size_t rows_of(Family family) {
+    std::size_t n = 0;
+    for (const ErrorEndsOperation& row : kErrorEndsOperation) n += row.family == family ? 1 : 0;
+    return n;
+}
+// Every case the three tests had before they shared this table.
+static_assert(rows_of(Family::Sign) == 5 && rows_of(Family::Digest) == 5 && rows_of(Family::Verify) == 2);
+
+void check_errors_end_operation(Family family) {
+    for (const ErrorEndsOperation& row : kErrorEndsOperation) {
+        if (row.family != family) continue;
+        DYNAMIC_SECTION(row.failing_call) {
+            Begun b;
+            row.init(b);
+            const CK_RV rv = row.failing(b);
+            if (row.refused_with) {
+                REQUIRE(rv == *row.refused_with);
+            } else {
+                REQUIRE(rv != CKR_OK);
+            }
+            CHECK(row.follow_up(b) == CKR_OPERATION_NOT_INITIALIZED);
+        }
     }
 }
 
-// PKCS#11 2.40 5.13: "A call to C_Verify always terminates the active verification operation";
-// "A call to C_VerifyUpdate which results in an error terminates the current verification
-// operation." pData is checked before the operation is taken out.
+}  // namespace
+
+TEST_CASE("module: objects: an error from C_Sign, C_SignUpdate or C_SignFinal ends the signing operation",
+          "[objects]") {
+    check_errors_end_operation(Family::Sign);
+}
+
+TEST_CASE("module: objects: an error from C_Digest, C_DigestUpdate or C_DigestFinal ends the digest operation",
+          "[objects]") {
+    check_errors_end_operation(Family::Digest);
+}
+
 TEST_CASE("module: objects: an error from C_Verify or C_VerifyUpdate ends the verification operation",
           "[objects]") {
-    OneCard c;
-    CK_FUNCTION_LIST_PTR f = c.w.f;
-    CK_SESSION_HANDLE s = c.auth_session();
-    const CK_OBJECT_HANDLE pub = only(f, s, CKO_PUBLIC_KEY);
-    const Bytes data = message(20);
-    Bytes sig(kSigLen);
-    Mech m(CKM_SHA256_RSA_PKCS);
-    REQUIRE(f->C_VerifyInit(s, m.get(), pub) == CKR_OK);
-
-    SECTION("C_Verify with pData NULL and ulDataLen > 0") {
-        check_refusal_ends_operation(f->C_Verify(s, nullptr, 10, sig.data(), sig.size()),
-                                     [&] { return f->C_Verify(s, ptr(data), data.size(), sig.data(), sig.size()); });
-    }
-    SECTION("C_VerifyUpdate with pPart NULL and ulPartLen > 0") {
-        check_refusal_ends_operation(f->C_VerifyUpdate(s, nullptr, 10),
-                                     [&] { return f->C_VerifyFinal(s, sig.data(), sig.size()); });
-    }
+    check_errors_end_operation(Family::Verify);
 }
 
 TEST_CASE("module: objects: the PIN kept since C_Login is not sent once the counter moved elsewhere", "[objects]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f);
-    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
-    auto card = w.readers.card(r);
-    card->set_tries_left(false, 2);  // a wrong PIN typed in another program since our login
-    const std::size_t before = card->verify_with_data_count();
+    OneCard c;
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    c.card->set_tries_left(false, 2);  // a wrong PIN typed in another program since our login
+    const std::size_t before = c.card->verify_with_data_count();
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE t{CKA_CLASS, &cls, sizeof cls};
     CK_OBJECT_HANDLE key;
     CK_ULONG n = 0;
-    REQUIRE(w.f->C_FindObjectsInit(s, &t, 1) == CKR_OK);
-    REQUIRE(w.f->C_FindObjects(s, &key, 1, &n) == CKR_OK);
-    REQUIRE(w.f->C_FindObjectsFinal(s) == CKR_OK);
+    REQUIRE(c.f->C_FindObjectsInit(s, &t, 1) == CKR_OK);
+    REQUIRE(c.f->C_FindObjects(s, &key, 1, &n) == CKR_OK);
+    REQUIRE(c.f->C_FindObjectsFinal(s) == CKR_OK);
     REQUIRE(n == 1);
     CK_MECHANISM m{CKM_SHA256_RSA_PKCS, nullptr, 0};
-    REQUIRE(w.f->C_SignInit(s, &m, key) == CKR_OK);
+    REQUIRE(c.f->C_SignInit(s, &m, key) == CKR_OK);
     CK_BYTE data[] = {1, 2, 3};
     CK_BYTE sig[256];
     CK_ULONG len = sizeof sig;
-    CHECK(w.f->C_Sign(s, data, sizeof data, sig, &len) == CKR_USER_NOT_LOGGED_IN);
-    CHECK(card->verify_with_data_count() == before);  // no try spent in the background
-    CHECK(card->tries_left(false) == 2);
+    CHECK(c.f->C_Sign(s, data, sizeof data, sig, &len) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(c.card->verify_with_data_count() == before);  // no try spent in the background
+    CHECK(c.card->tries_left(false) == 2);
     CK_SESSION_INFO info;
-    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RO_PUBLIC_SESSION);  // logged out: the user must type the PIN again
 }

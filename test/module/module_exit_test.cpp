@@ -1,7 +1,7 @@
 // A client may call the module from its own exit handlers, after the module's static
 // destructors would have run (libp11's OpenSSL engine does). That must not crash: a use of
 // destroyed state shows as a crash here, or for certain in the sanitizer build.
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

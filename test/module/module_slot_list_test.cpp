@@ -1,6 +1,6 @@
 // C_GetSlotList and C_WaitForSlotEvent as the readers change: every call looks again (but the
 // call right after a length query), and events the module queues itself wake a waiter.
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

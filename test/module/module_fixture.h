@@ -5,9 +5,10 @@
 
 #include "pkcs11/pkcs11.h"
 #include "test/sim/sim_reader_provider.h"
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,30 @@ CK_TOKEN_INFO token_info(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
 // Handles of the objects matching one attribute (or all, with type = ~0).
 std::vector<CK_OBJECT_HANDLE> find(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls);
 Bytes attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+
+// One card in one reader (card 1 of the test PKI, or `config`), the module initialised and the
+// slots with a token listed: the authentication token's, then the signature token's (REQUIREd:
+// two, or one for a card without a signature certificate).
+struct OneCard : ModuleWorld {
+    explicit OneCard(sim::CardConfig config = card_config(1));
+    // A new read-only session on the authentication or the signature token.
+    CK_SESSION_HANDLE auth_session();
+    CK_SESSION_HANDLE sign_session();
+    // The same, logged in with the card's PIN (REQUIREd to succeed).
+    CK_SESSION_HANDLE logged_in_auth_session();
+    CK_SESSION_HANDLE logged_in_sign_session();
+
+    int reader = -1;
+    std::vector<CK_SLOT_ID> slots;
+    std::shared_ptr<sim::JpkiCard> card;
+};
+
+// Cards 1 and 2 in two readers, the module initialised and the four slots with a token listed:
+// card 1's two tokens, then card 2's.
+struct TwoCards : ModuleWorld {
+    TwoCards();
+    std::vector<CK_SLOT_ID> slots;
+};
 
 // What a card is sent from the moment this is made, read from its APDU log: every command, and
 // the PIN presentations among them (VERIFY with data).

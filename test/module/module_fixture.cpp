@@ -1,10 +1,11 @@
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 
 #include <dlfcn.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace jpki::test {
 
@@ -56,6 +57,25 @@ int ModuleWorld::add_card(int n, sim::CardConfig config) {
 }
 
 int ModuleWorld::add_empty_reader() { return readers.add_reader("Sim Empty Reader " + std::to_string(reader_counter++)); }
+
+OneCard::OneCard(sim::CardConfig config) {
+    const bool two_tokens = config.has_sign_cert;
+    reader = add_card(1, std::move(config));
+    slots = initialize_and_list(f, two_tokens ? 2 : 1);
+    card = readers.card(reader);
+    REQUIRE(card != nullptr);
+}
+
+CK_SESSION_HANDLE OneCard::auth_session() { return open_session(f, slots.at(0)); }
+CK_SESSION_HANDLE OneCard::sign_session() { return open_session(f, slots.at(1)); }
+CK_SESSION_HANDLE OneCard::logged_in_auth_session() { return logged_in_session(f, slots.at(0), kAuthPin); }
+CK_SESSION_HANDLE OneCard::logged_in_sign_session() { return logged_in_session(f, slots.at(1), kSignPin); }
+
+TwoCards::TwoCards() {
+    add_card(1);
+    add_card(2);
+    slots = initialize_and_list(f, 4);
+}
 
 std::vector<CK_SLOT_ID> initialize_and_list(CK_FUNCTION_LIST_PTR f) {
     REQUIRE(f->C_Initialize(nullptr) == CKR_OK);

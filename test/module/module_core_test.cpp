@@ -1,7 +1,7 @@
 // The module core through the C function list: initialisation, slots, tokens, sessions, login,
 // PIN counters, threads, fork, slot events and card removal. Every expectation is an exact
 // CK_RV (or the one set of codes PKCS#11 2.40 leaves open).
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -281,7 +281,7 @@ TEST_CASE("module: every function answers CKR_CRYPTOKI_NOT_INITIALIZED before C_
     CK_SESSION_HANDLE h = 1;
     CK_MECHANISM_TYPE mechs[32];
     CK_MECHANISM_INFO mech_info{};
-    std::string pin = "1234";
+    std::string pin = kAuthPin;
     std::string label = padded("label", 32);
     CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
     CK_ATTRIBUTE attr{CKA_CLASS, &cls, sizeof cls};
@@ -342,16 +342,14 @@ TEST_CASE("module: every function answers CKR_CRYPTOKI_NOT_INITIALIZED before C_
 // --- 2. C_Initialize, C_Finalize, C_GetInfo -------------------------------------------------
 
 TEST_CASE("module: a second C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    CHECK(w.f->C_Initialize(nullptr) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.auth_session();
+    CHECK(c.f->C_Initialize(nullptr) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
-    CHECK(w.f->C_Initialize(&args) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    CHECK(c.f->C_Initialize(&args) == CKR_CRYPTOKI_ALREADY_INITIALIZED);
     // The refused call left the module as it was.
-    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+    CHECK(session_state(c.f, s) == CKS_RO_PUBLIC_SESSION);
 }
 
 TEST_CASE("module: C_Initialize with a non-null pReserved answers CKR_ARGUMENTS_BAD", "[module]") {
@@ -676,11 +674,9 @@ TEST_CASE("module: the slot list never shrinks when a card or a reader goes away
 // --- 5. tokens ------------------------------------------------------------------------------
 
 TEST_CASE("module: token info names both tokens and gives their PIN rules and flags", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    const CK_TOKEN_INFO auth = token_info(w.f, slots[0]);
-    const CK_TOKEN_INFO sign = token_info(w.f, slots[1]);
+    OneCard c;
+    const CK_TOKEN_INFO auth = token_info(c.f, c.slots[0]);
+    const CK_TOKEN_INFO sign = token_info(c.f, c.slots[1]);
     CHECK(field(auth.label) == padded("JPKI Authentication", 32));
     CHECK(field(sign.label) == padded("JPKI Signature", 32));
     CHECK(field(auth.label).find(':') == std::string::npos);
@@ -703,77 +699,69 @@ TEST_CASE("module: token info names both tokens and gives their PIN rules and fl
 }
 
 TEST_CASE("module: both tokens show the card's serial, different between cards", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    w.add_card(2);
-    auto slots = initialize_and_list(w.f, 4);
+    TwoCards c;
     const std::string s1 = card_config(1).serial, s2 = card_config(2).serial;
     REQUIRE(s1 != s2);
-    CHECK(token_serial(w.f, slots[0]) == padded(s1, 16));
-    CHECK(token_serial(w.f, slots[1]) == padded(s1, 16));
-    CHECK(token_serial(w.f, slots[2]) == padded(s2, 16));
-    CHECK(token_serial(w.f, slots[3]) == padded(s2, 16));
-    for (CK_SLOT_ID id : slots) CHECK(token_serial(w.f, id).rfind("00000000", 0) != 0);
+    CHECK(token_serial(c.f, c.slots[0]) == padded(s1, 16));
+    CHECK(token_serial(c.f, c.slots[1]) == padded(s1, 16));
+    CHECK(token_serial(c.f, c.slots[2]) == padded(s2, 16));
+    CHECK(token_serial(c.f, c.slots[3]) == padded(s2, 16));
+    for (CK_SLOT_ID id : c.slots) CHECK(token_serial(c.f, id).rfind("00000000", 0) != 0);
 }
 
 TEST_CASE("module: read-write sessions open, and every write is refused", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = open_rw(w.f, slots[0]);
+    OneCard c;
+    CK_SESSION_HANDLE s = open_rw(c.f, c.slots[0]);
     CK_SESSION_INFO info{};
-    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RW_PUBLIC_SESSION);
     CHECK(info.flags == (CKF_SERIAL_SESSION | CKF_RW_SESSION));
-    REQUIRE(login(w.f, s, "1234") == CKR_OK);
-    CHECK(session_state(w.f, s) == CKS_RW_USER_FUNCTIONS);
+    REQUIRE(login(c.f, s, kAuthPin) == CKR_OK);
+    CHECK(session_state(c.f, s) == CKS_RW_USER_FUNCTIONS);
 
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_ATTRIBUTE attr{CKA_CLASS, &cls, sizeof cls};
     CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
-    CHECK(w.f->C_CreateObject(s, &attr, 1, &obj) == CKR_TOKEN_WRITE_PROTECTED);
-    auto objects = find(w.f, s, ~0UL);
+    CHECK(c.f->C_CreateObject(s, &attr, 1, &obj) == CKR_TOKEN_WRITE_PROTECTED);
+    auto objects = find(c.f, s, ~0UL);
     REQUIRE_FALSE(objects.empty());
-    CHECK(w.f->C_DestroyObject(s, objects[0]) == CKR_TOKEN_WRITE_PROTECTED);
+    CHECK(c.f->C_DestroyObject(s, objects[0]) == CKR_TOKEN_WRITE_PROTECTED);
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE label{CKA_PRIVATE, &yes, sizeof yes};
-    CHECK(w.f->C_SetAttributeValue(s, objects[0], &label, 1) == CKR_TOKEN_WRITE_PROTECTED);
+    CHECK(c.f->C_SetAttributeValue(s, objects[0], &label, 1) == CKR_TOKEN_WRITE_PROTECTED);
     CK_MECHANISM gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
-    CHECK(w.f->C_GenerateKeyPair(s, &gen, nullptr, 0, nullptr, 0, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
-    std::string so_pin = "1234";
+    CHECK(c.f->C_GenerateKeyPair(s, &gen, nullptr, 0, nullptr, 0, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
+    std::string so_pin = kAuthPin;
     std::string tlabel = padded("x", 32);
-    CHECK(w.f->C_InitToken(slots[0], utf8(so_pin), so_pin.size(), utf8(tlabel)) == CKR_TOKEN_WRITE_PROTECTED);
-    std::string old_pin = "1234", new_pin = "5678";
-    CHECK(w.f->C_InitPIN(s, utf8(new_pin), new_pin.size()) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(c.f->C_InitToken(c.slots[0], utf8(so_pin), so_pin.size(), utf8(tlabel)) == CKR_TOKEN_WRITE_PROTECTED);
+    std::string new_pin = "5678";
+    CHECK(c.f->C_InitPIN(s, utf8(new_pin), new_pin.size()) == CKR_USER_NOT_LOGGED_IN);
     // Nothing reached the card's PIN: no try was spent. (C_SetPIN, the one write the card
     // takes, is tested in module_set_pin_test.cpp.)
-    CHECK(w.readers.card(r)->tries_left(false) == 3);
+    CHECK(c.card->tries_left(false) == 3);
 }
 
 // --- 6. the PIN counters as token flags -----------------------------------------------------
 
 TEST_CASE("module: wrong authentication PINs show COUNT_LOW, FINAL_TRY and LOCKED at once", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    CHECK(pin_flags(w.f, slots[0]) == 0);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.auth_session();
+    CHECK(pin_flags(c.f, c.slots[0]) == 0);
 
-    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
-    CHECK(pin_flags(w.f, slots[0]) == CKF_USER_PIN_COUNT_LOW);
-    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
-    CHECK(pin_flags(w.f, slots[0]) == kFinalTry);
-    CHECK(login(w.f, s, "9999") == CKR_PIN_INCORRECT);
-    check_pin_flags(w.f, slots, kLocked, 0);  // the signature token's own counter is untouched
-    CHECK(card->tries_left(false) == 0);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
+    CHECK(pin_flags(c.f, c.slots[0]) == CKF_USER_PIN_COUNT_LOW);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
+    CHECK(pin_flags(c.f, c.slots[0]) == kFinalTry);
+    CHECK(login(c.f, s, kWrongAuthPin) == CKR_PIN_INCORRECT);
+    check_pin_flags(c.f, c.slots, kLocked, 0);  // the signature token's own counter is untouched
+    CHECK(c.card->tries_left(false) == 0);
 
-    const SentToCard sent(*card);
-    CHECK(login(w.f, s, "1234") == CKR_PIN_LOCKED);
+    const SentToCard sent(*c.card);
+    CHECK(login(c.f, s, kAuthPin) == CKR_PIN_LOCKED);
     CHECK(sent.pins() == 0);
     CHECK(sent.apdus() == 0);
-    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+    CHECK(session_state(c.f, s) == CKS_RO_PUBLIC_SESSION);
 }
 
 TEST_CASE("module: a PIN blocked before the module saw the card is refused without being sent", "[module]") {
@@ -786,59 +774,50 @@ TEST_CASE("module: a PIN blocked before the module saw the card is refused witho
     CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
     CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
     // No C_GetTokenInfo first: the module learns of the blocked PIN at C_Login.
-    CHECK(login(w.f, auth, "1234") == CKR_PIN_LOCKED);
-    CHECK(login(w.f, sign, "SIGN1234") == CKR_PIN_LOCKED);
+    CHECK(login(w.f, auth, kAuthPin) == CKR_PIN_LOCKED);
+    CHECK(login(w.f, sign, kSignPin) == CKR_PIN_LOCKED);
     CHECK(card->verify_with_data_count() == 0);
     check_pin_flags(w.f, slots, kLocked, kLocked);
 }
 
 TEST_CASE("module: C_GetTokenInfo reads the PIN counter without spending a try, and caches it", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    card->clear_log();
+    OneCard c;
+    c.card->clear_log();
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 20; ++i) token_info(w.f, slots[0]);
+    for (int i = 0; i < 20; ++i) token_info(c.f, c.slots[0]);
     const auto took = std::chrono::steady_clock::now() - start;
-    CHECK(card->tries_left(false) == 3);
-    CHECK(card->verify_with_data_count() == 0);
-    CHECK(empty_verify_count(*card) >= 1);  // the counter was read from the card
+    CHECK(c.card->tries_left(false) == 3);
+    CHECK(c.card->verify_with_data_count() == 0);
+    CHECK(empty_verify_count(*c.card) >= 1);  // the counter was read from the card
     // At most one read per second of calls (plus the first).
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(took).count();
-    CHECK(empty_verify_count(*card) <= static_cast<std::size_t>(2 + seconds));
+    CHECK(empty_verify_count(*c.card) <= static_cast<std::size_t>(2 + seconds));
 }
 
 TEST_CASE("module: a PIN try spent in another process shows within about a second", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    REQUIRE(pin_flags(w.f, slots[0]) == 0);
-    tries_left_elsewhere(*card, false, 1);  // two wrong PINs typed elsewhere
-    CHECK(pin_flags(w.f, slots[0]) == kFinalTry);
-    CHECK(card->verify_with_data_count() == 0);
+    OneCard c;
+    REQUIRE(pin_flags(c.f, c.slots[0]) == 0);
+    tries_left_elsewhere(*c.card, false, 1);  // two wrong PINs typed elsewhere
+    CHECK(pin_flags(c.f, c.slots[0]) == kFinalTry);
+    CHECK(c.card->verify_with_data_count() == 0);
 }
 
 TEST_CASE("module: the signature token's flags follow its five tries", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
-    REQUIRE(pin_flags(w.f, slots[1]) == 0);
-    CHECK(login(w.f, s, "WRONG123") == CKR_PIN_INCORRECT);
-    CHECK(card->tries_left(true) == 4);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.sign_session();
+    REQUIRE(pin_flags(c.f, c.slots[1]) == 0);
+    CHECK(login(c.f, s, kWrongSignPin) == CKR_PIN_INCORRECT);
+    CHECK(c.card->tries_left(true) == 4);
     // The authentication PIN is another counter.
-    check_pin_flags(w.f, slots, 0, CKF_USER_PIN_COUNT_LOW);
-    tries_left_elsewhere(*card, true, 2);
-    CHECK(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
-    tries_left_elsewhere(*card, true, 1);
-    CHECK(pin_flags(w.f, slots[1]) == kFinalTry);
-    tries_left_elsewhere(*card, true, 0);
-    CHECK(pin_flags(w.f, slots[1]) == kLocked);
-    const SentToCard sent(*card);
-    CHECK(login(w.f, s, "SIGN1234") == CKR_PIN_LOCKED);
+    check_pin_flags(c.f, c.slots, 0, CKF_USER_PIN_COUNT_LOW);
+    tries_left_elsewhere(*c.card, true, 2);
+    CHECK(pin_flags(c.f, c.slots[1]) == CKF_USER_PIN_COUNT_LOW);
+    tries_left_elsewhere(*c.card, true, 1);
+    CHECK(pin_flags(c.f, c.slots[1]) == kFinalTry);
+    tries_left_elsewhere(*c.card, true, 0);
+    CHECK(pin_flags(c.f, c.slots[1]) == kLocked);
+    const SentToCard sent(*c.card);
+    CHECK(login(c.f, s, kSignPin) == CKR_PIN_LOCKED);
     CHECK(sent.pins() == 0);
 }
 
@@ -864,231 +843,202 @@ TEST_CASE("module: C_OpenSession checks its flags, slot and arguments", "[module
 }
 
 TEST_CASE("module: session handles are distinct and never reused after close", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
+    OneCard c;
     std::set<CK_SESSION_HANDLE> seen;
     for (int round = 0; round < 3; ++round) {
         std::vector<CK_SESSION_HANDLE> open;
         for (int i = 0; i < 6; ++i) {
-            CK_SESSION_HANDLE s = open_session(w.f, slots[static_cast<std::size_t>(i % 2)]);
+            CK_SESSION_HANDLE s = open_session(c.f, c.slots[static_cast<std::size_t>(i % 2)]);
             CHECK(s != CK_INVALID_HANDLE);
             CHECK(seen.insert(s).second);
             open.push_back(s);
         }
-        for (CK_SESSION_HANDLE s : open) CHECK(w.f->C_CloseSession(s) == CKR_OK);
+        for (CK_SESSION_HANDLE s : open) CHECK(c.f->C_CloseSession(s) == CKR_OK);
     }
 }
 
 TEST_CASE("module: C_CloseSession of an unknown or closed handle answers CKR_SESSION_HANDLE_INVALID", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    CHECK(w.f->C_CloseSession(CK_INVALID_HANDLE) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(w.f->C_CloseSession(s + 1000) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(w.f->C_CloseSession(s) == CKR_OK);
-    CHECK(w.f->C_CloseSession(s) == CKR_SESSION_HANDLE_INVALID);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.auth_session();
+    CHECK(c.f->C_CloseSession(CK_INVALID_HANDLE) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_CloseSession(s + 1000) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_CloseSession(s) == CKR_OK);
+    CHECK(c.f->C_CloseSession(s) == CKR_SESSION_HANDLE_INVALID);
     CK_SESSION_INFO info{};
-    CHECK(w.f->C_GetSessionInfo(s, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_GetSessionInfo(s, &info) == CKR_SESSION_HANDLE_INVALID);
 }
 
 TEST_CASE("module: C_GetSessionInfo reports the slot, state and flags", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.sign_session();
     CK_SESSION_INFO info;
     std::memset(&info, 0xA5, sizeof info);
-    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
-    CHECK(info.slotID == slots[1]);
+    REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    CHECK(info.slotID == c.slots[1]);
     CHECK(info.state == CKS_RO_PUBLIC_SESSION);
     CHECK(info.flags == CKF_SERIAL_SESSION);
     CHECK(info.ulDeviceError == 0);
-    REQUIRE(login(w.f, s, "SIGN1234") == CKR_OK);
-    REQUIRE(w.f->C_GetSessionInfo(s, &info) == CKR_OK);
+    REQUIRE(login(c.f, s, kSignPin) == CKR_OK);
+    REQUIRE(c.f->C_GetSessionInfo(s, &info) == CKR_OK);
     CHECK(info.state == CKS_RO_USER_FUNCTIONS);
-    CHECK(info.slotID == slots[1]);
-    CHECK(w.f->C_GetSessionInfo(s, nullptr) == CKR_ARGUMENTS_BAD);
-    CHECK(w.f->C_GetSessionInfo(s + 1000, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(info.slotID == c.slots[1]);
+    CHECK(c.f->C_GetSessionInfo(s, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(c.f->C_GetSessionInfo(s + 1000, &info) == CKR_SESSION_HANDLE_INVALID);
 }
 
 TEST_CASE("module: C_CloseAllSessions closes only that slot's sessions", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    w.add_card(2);
-    auto slots = initialize_and_list(w.f, 4);
-    CK_SESSION_HANDLE a1 = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE a2 = open_rw(w.f, slots[0]);
-    CK_SESSION_HANDLE sg = open_session(w.f, slots[1]);
-    CK_SESSION_HANDLE other = open_session(w.f, slots[2]);
-    CHECK(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);
+    TwoCards c;
+    CK_SESSION_HANDLE a1 = open_session(c.f, c.slots[0]);
+    CK_SESSION_HANDLE a2 = open_rw(c.f, c.slots[0]);
+    CK_SESSION_HANDLE sg = open_session(c.f, c.slots[1]);
+    CK_SESSION_HANDLE other = open_session(c.f, c.slots[2]);
+    CHECK(c.f->C_CloseAllSessions(c.slots[0]) == CKR_OK);
     CK_SESSION_INFO info{};
-    CHECK(w.f->C_GetSessionInfo(a1, &info) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(w.f->C_GetSessionInfo(a2, &info) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(w.f->C_GetSessionInfo(sg, &info) == CKR_OK);
-    CHECK(info.slotID == slots[1]);
-    CHECK(w.f->C_GetSessionInfo(other, &info) == CKR_OK);
-    CHECK(info.slotID == slots[2]);
-    CHECK(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);  // nothing left to close
-    CHECK(w.f->C_CloseAllSessions(99) == CKR_SLOT_ID_INVALID);
+    CHECK(c.f->C_GetSessionInfo(a1, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_GetSessionInfo(a2, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_GetSessionInfo(sg, &info) == CKR_OK);
+    CHECK(info.slotID == c.slots[1]);
+    CHECK(c.f->C_GetSessionInfo(other, &info) == CKR_OK);
+    CHECK(info.slotID == c.slots[2]);
+    CHECK(c.f->C_CloseAllSessions(c.slots[0]) == CKR_OK);  // nothing left to close
+    CHECK(c.f->C_CloseAllSessions(99) == CKR_SLOT_ID_INVALID);
 }
 
 // --- 8. login -------------------------------------------------------------------------------
 
 TEST_CASE("module: a login belongs to the token: all its sessions, not the other token's", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE s2 = open_rw(w.f, slots[0]);
-    CK_SESSION_HANDLE other = open_session(w.f, slots[1]);
-    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
-    CHECK(session_state(w.f, s1) == CKS_RO_USER_FUNCTIONS);
-    CHECK(session_state(w.f, s2) == CKS_RW_USER_FUNCTIONS);
-    CHECK(session_state(w.f, other) == CKS_RO_PUBLIC_SESSION);
+    OneCard c;
+    CK_SESSION_HANDLE s1 = c.auth_session();
+    CK_SESSION_HANDLE s2 = open_rw(c.f, c.slots[0]);
+    CK_SESSION_HANDLE other = c.sign_session();
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
+    CHECK(session_state(c.f, s1) == CKS_RO_USER_FUNCTIONS);
+    CHECK(session_state(c.f, s2) == CKS_RW_USER_FUNCTIONS);
+    CHECK(session_state(c.f, other) == CKS_RO_PUBLIC_SESSION);
     // A session opened after the login is logged in too.
-    CK_SESSION_HANDLE s3 = open_session(w.f, slots[0]);
-    CHECK(session_state(w.f, s3) == CKS_RO_USER_FUNCTIONS);
+    CK_SESSION_HANDLE s3 = c.auth_session();
+    CHECK(session_state(c.f, s3) == CKS_RO_USER_FUNCTIONS);
 }
 
 TEST_CASE("module: C_Login on a logged-in token answers CKR_USER_ALREADY_LOGGED_IN", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
-    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
-    auto card = w.readers.card(r);
-    const SentToCard sent(*card);
-    CHECK(login(w.f, s1, "1234") == CKR_USER_ALREADY_LOGGED_IN);
-    CHECK(login(w.f, s2, "1234") == CKR_USER_ALREADY_LOGGED_IN);
-    CHECK(login(w.f, s2, "9999") == CKR_USER_ALREADY_LOGGED_IN);
+    OneCard c;
+    CK_SESSION_HANDLE s1 = c.auth_session();
+    CK_SESSION_HANDLE s2 = c.auth_session();
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
+    const SentToCard sent(*c.card);
+    CHECK(login(c.f, s1, kAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(c.f, s2, kAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
+    CHECK(login(c.f, s2, kWrongAuthPin) == CKR_USER_ALREADY_LOGGED_IN);
     CHECK(sent.pins() == 0);
-    CHECK(card->tries_left(false) == 3);
+    CHECK(c.card->tries_left(false) == 3);
 }
 
 TEST_CASE("module: C_Logout makes the token's sessions public; without a login it is refused", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
-    CHECK(w.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
-    REQUIRE(login(w.f, s1, "1234") == CKR_OK);
-    CHECK(w.f->C_Logout(s2) == CKR_OK);  // any session of the token logs it out
-    CHECK(session_state(w.f, s1) == CKS_RO_PUBLIC_SESSION);
-    CHECK(session_state(w.f, s2) == CKS_RO_PUBLIC_SESSION);
-    CHECK(w.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
-    CHECK(w.f->C_Logout(s1 + 1000) == CKR_SESSION_HANDLE_INVALID);
-    CHECK(login(w.f, s2, "1234") == CKR_OK);  // and logs in again
+    OneCard c;
+    CK_SESSION_HANDLE s1 = c.auth_session();
+    CK_SESSION_HANDLE s2 = c.auth_session();
+    CHECK(c.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
+    REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
+    CHECK(c.f->C_Logout(s2) == CKR_OK);  // any session of the token logs it out
+    CHECK(session_state(c.f, s1) == CKS_RO_PUBLIC_SESSION);
+    CHECK(session_state(c.f, s2) == CKS_RO_PUBLIC_SESSION);
+    CHECK(c.f->C_Logout(s1) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(c.f->C_Logout(s1 + 1000) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(login(c.f, s2, kAuthPin) == CKR_OK);  // and logs in again
 }
 
 TEST_CASE("module: closing a token's last session logs it out", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE sign = logged_in_session(w.f, slots[1], "SIGN1234");
+    OneCard c;
+    CK_SESSION_HANDLE sign = c.logged_in_sign_session();
 
     SECTION("with C_CloseSession") {
-        CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
-        CK_SESSION_HANDLE s2 = open_session(w.f, slots[0]);
-        REQUIRE(login(w.f, s1, "1234") == CKR_OK);
-        REQUIRE(w.f->C_CloseSession(s1) == CKR_OK);
-        CHECK(session_state(w.f, s2) == CKS_RO_USER_FUNCTIONS);  // not the last one yet
-        REQUIRE(w.f->C_CloseSession(s2) == CKR_OK);
+        CK_SESSION_HANDLE s1 = c.auth_session();
+        CK_SESSION_HANDLE s2 = c.auth_session();
+        REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
+        REQUIRE(c.f->C_CloseSession(s1) == CKR_OK);
+        CHECK(session_state(c.f, s2) == CKS_RO_USER_FUNCTIONS);  // not the last one yet
+        REQUIRE(c.f->C_CloseSession(s2) == CKR_OK);
     }
     SECTION("with C_CloseAllSessions") {
-        CK_SESSION_HANDLE s1 = open_session(w.f, slots[0]);
-        open_session(w.f, slots[0]);
-        REQUIRE(login(w.f, s1, "1234") == CKR_OK);
-        REQUIRE(w.f->C_CloseAllSessions(slots[0]) == CKR_OK);
+        CK_SESSION_HANDLE s1 = c.auth_session();
+        c.auth_session();
+        REQUIRE(login(c.f, s1, kAuthPin) == CKR_OK);
+        REQUIRE(c.f->C_CloseAllSessions(c.slots[0]) == CKR_OK);
     }
-    CK_SESSION_HANDLE fresh = open_session(w.f, slots[0]);
-    CHECK(session_state(w.f, fresh) == CKS_RO_PUBLIC_SESSION);
-    CHECK(w.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
-    CHECK(session_state(w.f, sign) == CKS_RO_USER_FUNCTIONS);  // the other token stays logged in
+    CK_SESSION_HANDLE fresh = c.auth_session();
+    CHECK(session_state(c.f, fresh) == CKS_RO_PUBLIC_SESSION);
+    CHECK(c.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(session_state(c.f, sign) == CKS_RO_USER_FUNCTIONS);  // the other token stays logged in
 }
 
 TEST_CASE("module: malformed PINs are refused by format and never sent to the card", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
-    token_info(w.f, slots[0]);
-    token_info(w.f, slots[1]);
+    OneCard c;
+    CK_SESSION_HANDLE auth = c.auth_session();
+    CK_SESSION_HANDLE sign = c.sign_session();
+    token_info(c.f, c.slots[0]);
+    token_info(c.f, c.slots[1]);
     struct Case {
         CK_SESSION_HANDLE s;
         std::string pin;
         CK_RV rv;
     };
     const Case cases[] = {
-        {auth, "123", CKR_PIN_LEN_RANGE},
-        {auth, "12345", CKR_PIN_LEN_RANGE},
+        {auth, kThreeDigitPin, CKR_PIN_LEN_RANGE},
+        {auth, kFiveDigitPin, CKR_PIN_LEN_RANGE},
         {auth, "", CKR_PIN_LEN_RANGE},
-        {auth, "12a4", CKR_PIN_INVALID},
-        {auth, "12 4", CKR_PIN_INVALID},
-        {sign, "ABC!234", CKR_PIN_INVALID},
-        {sign, "ABC", CKR_PIN_LEN_RANGE},
-        {sign, "ABCDE", CKR_PIN_LEN_RANGE},
-        {sign, "ABCDEFGHIJ1234567", CKR_PIN_LEN_RANGE},
+        {auth, kPinWithLetter, CKR_PIN_INVALID},
+        {auth, kPinWithSpace, CKR_PIN_INVALID},
+        {sign, kSignPinWithSymbol, CKR_PIN_INVALID},
+        {sign, kThreeLetterPin, CKR_PIN_LEN_RANGE},
+        {sign, kFiveLetterPin, CKR_PIN_LEN_RANGE},
+        {sign, kSeventeenCharPin, CKR_PIN_LEN_RANGE},
     };
-    const SentToCard sent(*card);
-    for (const Case& c : cases) {
-        INFO("PIN '" << c.pin << "'");
-        CHECK(login(w.f, c.s, c.pin) == c.rv);
+    const SentToCard sent(*c.card);
+    for (const Case& attempt : cases) {
+        INFO("PIN '" << attempt.pin << "'");
+        CHECK(login(c.f, attempt.s, attempt.pin) == attempt.rv);
     }
     CHECK(sent.apdus() == 0);
-    CHECK(card->tries_left(false) == 3);
-    CHECK(card->tries_left(true) == 5);
-    check_pin_flags(w.f, slots, 0, 0);
+    CHECK(c.card->tries_left(false) == 3);
+    CHECK(c.card->tries_left(true) == 5);
+    check_pin_flags(c.f, c.slots, 0, 0);
 }
 
 TEST_CASE("module: the signature password is accepted in lower case", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[1]);
-    CHECK(login(w.f, s, "sign1234") == CKR_OK);
-    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
-    CHECK(w.readers.card(r)->tries_left(true) == 5);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.sign_session();
+    CHECK(login(c.f, s, kSignPinLowerCase) == CKR_OK);
+    CHECK(session_state(c.f, s) == CKS_RO_USER_FUNCTIONS);
+    CHECK(c.card->tries_left(true) == 5);
 }
 
 TEST_CASE("module: C_Login checks its user type and PIN pointer", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    CK_SESSION_HANDLE s = open_session(w.f, slots[0]);
-    const SentToCard sent(*card);
-    CHECK(w.f->C_Login(s, CKU_USER, nullptr, 4) == CKR_ARGUMENTS_BAD);
-    CHECK(login(w.f, s, "1234", CKU_SO) == CKR_USER_TYPE_INVALID);
-    CHECK(login(w.f, s, "1234", 42) == CKR_USER_TYPE_INVALID);
-    CHECK(login(w.f, s, "1234", CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
-    CHECK(login(w.f, s + 1000, "1234") == CKR_SESSION_HANDLE_INVALID);
+    OneCard c;
+    CK_SESSION_HANDLE s = c.auth_session();
+    const SentToCard sent(*c.card);
+    CHECK(c.f->C_Login(s, CKU_USER, nullptr, 4) == CKR_ARGUMENTS_BAD);
+    CHECK(login(c.f, s, kAuthPin, CKU_SO) == CKR_USER_TYPE_INVALID);
+    CHECK(login(c.f, s, kAuthPin, 42) == CKR_USER_TYPE_INVALID);
+    CHECK(login(c.f, s, kAuthPin, CKU_CONTEXT_SPECIFIC) == CKR_OPERATION_NOT_INITIALIZED);
+    CHECK(login(c.f, s + 1000, kAuthPin) == CKR_SESSION_HANDLE_INVALID);
     CHECK(sent.apdus() == 0);
-    CHECK(session_state(w.f, s) == CKS_RO_PUBLIC_SESSION);
+    CHECK(session_state(c.f, s) == CKS_RO_PUBLIC_SESSION);
 }
 
 TEST_CASE("module: after C_Login the card's security status is cleared again", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    auto card = w.readers.card(r);
-    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE sign = open_session(w.f, slots[1]);
-    CHECK(login(w.f, auth, "9999") == CKR_PIN_INCORRECT);
-    CHECK_FALSE(card->auth_verified());
-    const SentToCard sent(*card);
-    REQUIRE(login(w.f, auth, "1234") == CKR_OK);
+    OneCard c;
+    CK_SESSION_HANDLE auth = c.auth_session();
+    CK_SESSION_HANDLE sign = c.sign_session();
+    CHECK(login(c.f, auth, kWrongAuthPin) == CKR_PIN_INCORRECT);
+    CHECK_FALSE(c.card->auth_verified());
+    const SentToCard sent(*c.card);
+    REQUIRE(login(c.f, auth, kAuthPin) == CKR_OK);
     CHECK(sent.pins() == 1);
-    CHECK_FALSE(card->auth_verified());
-    CHECK(card->tries_left(false) == 3);  // the right PIN restored the counter
-    REQUIRE(login(w.f, sign, "SIGN1234") == CKR_OK);
-    CHECK_FALSE(card->sign_verified());
-    CHECK_FALSE(card->auth_verified());
+    CHECK_FALSE(c.card->auth_verified());
+    CHECK(c.card->tries_left(false) == 3);  // the right PIN restored the counter
+    REQUIRE(login(c.f, sign, kSignPin) == CKR_OK);
+    CHECK_FALSE(c.card->sign_verified());
+    CHECK_FALSE(c.card->auth_verified());
 }
 
 // --- 9. threads -----------------------------------------------------------------------------
@@ -1140,7 +1090,7 @@ TEST_CASE("module: eight threads use slots, tokens and sessions while a ninth lo
     std::thread logger([&] {
         CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
         note(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &s));
-        std::string pin = "1234";
+        std::string pin = kAuthPin;
         logger_ready = true;
         while (!workers_done && login_rounds < 2000) {
             note(f->C_Login(s, CKU_USER, utf8(pin), pin.size()));
@@ -1161,11 +1111,9 @@ TEST_CASE("module: eight threads use slots, tokens and sessions while a ninth lo
 // --- 10. fork -------------------------------------------------------------------------------
 
 TEST_CASE("module: a forked child finds the module uninitialised and can initialise it again", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
-    CK_FUNCTION_LIST_PTR f = w.f;
+    OneCard c;
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    CK_FUNCTION_LIST_PTR f = c.f;
 
     // The child (no Catch2 there): each failed step returns an exit code of its own.
     const auto child = [&] {
@@ -1181,25 +1129,23 @@ TEST_CASE("module: a forked child finds the module uninitialised and can initial
         // The parent's session and login are not the child's.
         if (f->C_GetSessionInfo(s, &info) != CKR_SESSION_HANDLE_INVALID) return 15;
         CK_SESSION_HANDLE mine = CK_INVALID_HANDLE;
-        if (f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &mine) != CKR_OK) return 16;
+        if (f->C_OpenSession(c.slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &mine) != CKR_OK) return 16;
         if (f->C_GetSessionInfo(mine, &info) != CKR_OK || info.state != CKS_RO_PUBLIC_SESSION) return 17;
         if (f->C_Finalize(nullptr) != CKR_OK) return 18;
         return 0;
     };
     CHECK(run_in_child(child, 20s) == 0);
     // The parent goes on as before: same session, still logged in.
-    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
-    CHECK(slot_list(w.f, CK_TRUE) == slots);
-    token_info(w.f, slots[0]);
-    CHECK(w.f->C_Logout(s) == CKR_OK);
+    CHECK(session_state(c.f, s) == CKS_RO_USER_FUNCTIONS);
+    CHECK(slot_list(c.f, CK_TRUE) == c.slots);
+    token_info(c.f, c.slots[0]);
+    CHECK(c.f->C_Logout(s) == CKR_OK);
 }
 
 TEST_CASE("module: C_Finalize in a forked child releases the inherited state with CKR_OK", "[module]") {
-    ModuleWorld w;
-    w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE s = logged_in_session(w.f, slots[0], "1234");
-    CK_FUNCTION_LIST_PTR f = w.f;
+    OneCard c;
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    CK_FUNCTION_LIST_PTR f = c.f;
 
     const auto child = [f] {
         if (f->C_Finalize(nullptr) != CKR_OK) return 20;
@@ -1211,7 +1157,7 @@ TEST_CASE("module: C_Finalize in a forked child releases the inherited state wit
         return 0;
     };
     CHECK(run_in_child(child, 20s) == 0);
-    CHECK(session_state(w.f, s) == CKS_RO_USER_FUNCTIONS);
+    CHECK(session_state(c.f, s) == CKS_RO_USER_FUNCTIONS);
 }
 
 // --- 11. C_WaitForSlotEvent -----------------------------------------------------------------
@@ -1297,40 +1243,38 @@ TEST_CASE("module: C_WaitForSlotEvent checks its arguments", "[module]") {
 // --- 12. card removal and a new card in the same reader -------------------------------------
 
 TEST_CASE("module: a removed card ends its sessions; a new card in the reader is a fresh token", "[module]") {
-    ModuleWorld w;
-    const int r = w.add_card(1);
-    auto slots = initialize_and_list(w.f, 2);
-    CK_SESSION_HANDLE auth = open_session(w.f, slots[0]);
-    CK_SESSION_HANDLE sign = open_rw(w.f, slots[1]);
-    CHECK(login(w.f, sign, "WRONG123") == CKR_PIN_INCORRECT);
-    REQUIRE(pin_flags(w.f, slots[1]) == CKF_USER_PIN_COUNT_LOW);
-    REQUIRE(login(w.f, auth, "1234") == CKR_OK);
+    OneCard c;
+    CK_SESSION_HANDLE auth = c.auth_session();
+    CK_SESSION_HANDLE sign = open_rw(c.f, c.slots[1]);
+    CHECK(login(c.f, sign, kWrongSignPin) == CKR_PIN_INCORRECT);
+    REQUIRE(pin_flags(c.f, c.slots[1]) == CKF_USER_PIN_COUNT_LOW);
+    REQUIRE(login(c.f, auth, kAuthPin) == CKR_OK);
 
-    w.readers.remove(r);
+    c.readers.remove(c.reader);
     CK_SESSION_INFO info{};
-    const CK_RV first = w.f->C_GetSessionInfo(auth, &info);
+    const CK_RV first = c.f->C_GetSessionInfo(auth, &info);
     CHECK((first == CKR_DEVICE_REMOVED || first == CKR_SESSION_HANDLE_INVALID));
-    CHECK(w.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);
-    const CK_RV first_sign = w.f->C_GetSessionInfo(sign, &info);
+    CHECK(c.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);
+    const CK_RV first_sign = c.f->C_GetSessionInfo(sign, &info);
     CHECK((first_sign == CKR_DEVICE_REMOVED || first_sign == CKR_SESSION_HANDLE_INVALID));
-    CHECK(w.f->C_GetSessionInfo(sign, &info) == CKR_SESSION_HANDLE_INVALID);
+    CHECK(c.f->C_GetSessionInfo(sign, &info) == CKR_SESSION_HANDLE_INVALID);
     CK_TOKEN_INFO tok{};
-    CHECK(w.f->C_GetTokenInfo(slots[0], &tok) == CKR_TOKEN_NOT_PRESENT);
-    CHECK(w.f->C_GetTokenInfo(slots[1], &tok) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(c.f->C_GetTokenInfo(c.slots[0], &tok) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(c.f->C_GetTokenInfo(c.slots[1], &tok) == CKR_TOKEN_NOT_PRESENT);
     CK_SESSION_HANDLE none = CK_INVALID_HANDLE;
-    CHECK(w.f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &none) == CKR_TOKEN_NOT_PRESENT);
-    CHECK(slot_list(w.f, CK_TRUE).empty());
+    CHECK(c.f->C_OpenSession(c.slots[0], CKF_SERIAL_SESSION, nullptr, nullptr, &none) == CKR_TOKEN_NOT_PRESENT);
+    CHECK(slot_list(c.f, CK_TRUE).empty());
 
-    auto card2 = w.readers.insert(r, card_config(2));
+    auto card2 = c.readers.insert(c.reader, card_config(2));
     card2->set_tries_left(false, 1);  // the new card's own counter
-    CHECK(slot_list(w.f, CK_TRUE) == slots);
-    CHECK(token_serial(w.f, slots[0]) == padded(card_config(2).serial, 16));
-    CHECK(token_serial(w.f, slots[1]) == padded(card_config(2).serial, 16));
-    check_pin_flags(w.f, slots, kFinalTry, 0);  // card 1's wrong signature PIN is not card 2's
-    CK_SESSION_HANDLE fresh = open_session(w.f, slots[0]);
-    CHECK(session_state(w.f, fresh) == CKS_RO_PUBLIC_SESSION);
-    CHECK(w.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
-    CHECK(w.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);  // old handles stay dead
+    CHECK(slot_list(c.f, CK_TRUE) == c.slots);
+    CHECK(token_serial(c.f, c.slots[0]) == padded(card_config(2).serial, 16));
+    CHECK(token_serial(c.f, c.slots[1]) == padded(card_config(2).serial, 16));
+    check_pin_flags(c.f, c.slots, kFinalTry, 0);  // card 1's wrong signature PIN is not card 2's
+    CK_SESSION_HANDLE fresh = c.auth_session();
+    CHECK(session_state(c.f, fresh) == CKS_RO_PUBLIC_SESSION);
+    CHECK(c.f->C_Logout(fresh) == CKR_USER_NOT_LOGGED_IN);
+    CHECK(c.f->C_GetSessionInfo(auth, &info) == CKR_SESSION_HANDLE_INVALID);  // old handles stay dead
 }
 
 // --- 13. a card that does not answer --------------------------------------------------------
@@ -1351,7 +1295,7 @@ TEST_CASE("module: a card that does not answer gives slots without a token", "[m
     // The other reader's card works as usual.
     CHECK(token_serial(w.f, all[2]) == padded(card_config(2).serial, 16));
     s = open_session(w.f, all[2]);
-    CHECK(login(w.f, s, "1234") == CKR_OK);
+    CHECK(login(w.f, s, kAuthPin) == CKR_OK);
     // Taken out and put back, the card is identified again.
     w.readers.insert(mute, card_config(1));
     CHECK(slot_list(w.f, CK_TRUE) == all);
@@ -1400,7 +1344,7 @@ TEST_CASE("module: C_InitToken on a slot without a token answers CKR_TOKEN_NOT_P
     ModuleWorld w;
     w.add_empty_reader();
     const auto all = initialize_and_list_all(w.f, 2);
-    std::string pin = "1234";
+    std::string pin = kAuthPin;
     std::string label = padded("x", 32);
     CHECK(w.f->C_InitToken(all[0], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);
     CHECK(w.f->C_InitToken(all[1], utf8(pin), pin.size(), utf8(label)) == CKR_TOKEN_NOT_PRESENT);

@@ -1,6 +1,6 @@
 // C_SetPIN on both tokens: local checks before any APDU, one VERIFY and one CHANGE REFERENCE
 // DATA in one transaction, never retried; what a login keeps afterwards.
-#include "test/unit/module_fixture.h"
+#include "test/module/module_fixture.h"
 
 #include <catch2/catch.hpp>
 

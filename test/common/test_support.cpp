@@ -1,4 +1,4 @@
-#include "test/unit/test_support.h"
+#include "test/common/test_support.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -28,6 +28,8 @@ sim::CardConfig card_config(int n) {
     sim::CardConfig c;
     c.pki_dir = pki_card_dir(n);
     c.serial = "JPKISIMCARD0000" + std::to_string(n);
+    c.auth_pin = kAuthPin;
+    c.sign_pin = kSignPin;
     return c;
 }
 
