@@ -2,10 +2,9 @@
 // Login belongs to the token (shared by all its sessions); closing its last session logs out.
 #include "pkcs11/call.h"
 #include "pkcs11/functions.h"
+#include "pkcs11/pin_input.h"
 
 #include <cstring>
-
-#include <optional>
 
 namespace jpki::p11 {
 
@@ -85,7 +84,7 @@ void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
         c.on_card([&](CardState& card) {
             if (card.logged_in(c.role)) fail(CKR_USER_ALREADY_LOGGED_IN);
             // Format first: a PIN the card would refuse is never sent (and costs no try).
-            Pin parsed = Pin::parse(pin_of(c.role), pin, pin_len);
+            Pin parsed = entered_pin("C_Login", c.role, pin, pin_len);
             // A token known to be locked is refused without touching the card.
             if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
             card.login(c.role, std::move(parsed));
@@ -101,15 +100,10 @@ void set_pin(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len
         c.on_card([&](CardState& card) {
             // Local checks first, nothing sent: an old PIN the card cannot hold is simply
             // incorrect; a new one it would refuse is a format error.
-            std::optional<Pin> old_parsed;
-            try {
-                old_parsed.emplace(Pin::parse(pin_of(c.role), old_pin, old_len));
-            } catch (const CardError&) {
-                fail(CKR_PIN_INCORRECT);
-            }
-            Pin new_parsed = Pin::parse(pin_of(c.role), new_pin, new_len);
+            const Pin old_parsed = entered_pin("C_SetPIN", c.role, old_pin, old_len);
+            Pin new_parsed = pin_to_set("C_SetPIN", c.role, new_pin, new_len);
             if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
-            card.change_pin(c.role, *old_parsed, std::move(new_parsed));
+            card.change_pin(c.role, old_parsed, std::move(new_parsed));
         });
     });
 }

@@ -6,6 +6,7 @@
 #include "pkcs11/hashed_input.h"
 #include "pkcs11/key_lookup.h"
 #include "pkcs11/output.h"
+#include "pkcs11/pin_input.h"
 
 #include <cstring>
 
@@ -149,7 +150,7 @@ void login_context_specific(const SessionCall& c, CK_UTF8CHAR_PTR pin, CK_ULONG 
     require_args(pin != nullptr);
     c.on_card([&](CardState& card) {
         if (!card.logged_in(c.role)) fail(CKR_USER_NOT_LOGGED_IN);
-        Pin parsed = Pin::parse(pin_of(c.role), pin, pin_len);  // format first: nothing sent
+        Pin parsed = entered_pin("C_Login", c.role, pin, pin_len);  // format first: nothing sent
         if (card.known_tries(c.role) == 0) fail(CKR_PIN_LOCKED);
         // The PIN the card accepted at C_Login needs no second VERIFY here: the card checks it
         // again in the signature's own transaction. Any other PIN is checked now, so that a

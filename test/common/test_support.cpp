@@ -5,6 +5,10 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -76,6 +80,31 @@ bool verify_pss_sha256(const Bytes& cert_der, const Bytes& hash, const Bytes& si
         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), salt_len) <= 0)
         return false;
     return EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), hash.data(), hash.size()) == 1;
+}
+
+CapturedTrace::CapturedTrace() {
+    char name[] = "/tmp/jpki-trace-XXXXXX";
+    const int fd = mkstemp(name);
+    if (fd < 0) throw std::runtime_error("mkstemp failed");
+    close(fd);
+    path_ = name;
+    if (const char* v = std::getenv("JPKI_TRACE")) {
+        previous_ = v;
+        had_previous_ = true;
+    }
+    setenv("JPKI_TRACE", path_.c_str(), 1);
+}
+
+CapturedTrace::~CapturedTrace() {
+    if (had_previous_) setenv("JPKI_TRACE", previous_.c_str(), 1);
+    else unsetenv("JPKI_TRACE");
+    std::remove(path_.c_str());
+}
+
+std::string CapturedTrace::take() {
+    const Bytes b = read_file(path_);
+    std::ofstream(path_, std::ios::trunc);
+    return std::string(b.begin(), b.end());
 }
 
 }  // namespace jpki::test

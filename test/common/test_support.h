@@ -44,4 +44,20 @@ bool verify_pkcs1_raw(const Bytes& cert_der, const Bytes& digest_info, const Byt
 // Verifies RSASSA-PSS (MGF1-SHA256, given salt length) over a SHA-256 hash.
 bool verify_pss_sha256(const Bytes& cert_der, const Bytes& hash, const Bytes& signature, int salt_len);
 
+// The module's trace (JPKI_TRACE) sent to a file of its own while this lives.
+class CapturedTrace {
+public:
+    CapturedTrace();
+    ~CapturedTrace();
+    CapturedTrace(const CapturedTrace&) = delete;
+    CapturedTrace& operator=(const CapturedTrace&) = delete;
+    // Everything traced since this was made, or since the last take().
+    std::string take();
+
+private:
+    std::string path_;
+    std::string previous_;
+    bool had_previous_ = false;
+};
+
 }  // namespace jpki::test

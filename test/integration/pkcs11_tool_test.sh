@@ -296,13 +296,13 @@ before=$(verify_count "$LOG1")
 if run bad_len "${P11[@]}" "${A1[@]}" --login --pin "$BAD_LEN_PIN" -O; then
   fail "login to card 1's auth token with the 5-digit PIN '$BAD_LEN_PIN' succeeded" "$tmp/bad_len.out"
 fi
-grep -q 'CKR_PIN_LEN_RANGE' "$tmp/bad_len.out" || fail "the 5-digit PIN did not fail with CKR_PIN_LEN_RANGE" "$tmp/bad_len.out"
+grep -q 'CKR_PIN_INCORRECT' "$tmp/bad_len.out" || fail "the 5-digit PIN did not fail with CKR_PIN_INCORRECT" "$tmp/bad_len.out"
 after=$(verify_count "$LOG1")
 ((after == before)) || fail "the 5-digit PIN sent $((after - before)) VERIFY with data to card 1" "$LOG1"
 must list_len "pkcs11-tool -L after the 5-digit PIN failed" "${P11[@]}" -L
 flags=$(slot_field "$tmp/list_len.out" "$JPKI_SIM_READER_1" "$AUTH_LABEL" 6)
 has_flag "$flags" "user PIN count low" && fail "the 5-digit PIN cost a try (flags: $flags)" "$tmp/list_len.out"
-ok "a 5-digit PIN on card 1's auth token: CKR_PIN_LEN_RANGE, VERIFY with data in card 1's log $before -> $after, flags still: $flags"
+ok "a 5-digit PIN on card 1's auth token: CKR_PIN_INCORRECT (PKCS#11 lists no other code for C_Login), VERIFY with data in card 1's log $before -> $after, flags still: $flags"
 
 A2=(--slot "${SLOT[auth2]}")
 before=$(verify_count "$LOG2")

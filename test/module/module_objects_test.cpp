@@ -1432,8 +1432,9 @@ TEST_CASE("module: objects: the signature key takes C_Login(CKU_CONTEXT_SPECIFIC
     SECTION("a malformed context PIN is refused without an APDU") {
         REQUIRE(f->C_SignInit(s, m.get(), priv) == CKR_OK);
         const SentToCard sent(*c.card);
-        CHECK(login(f, s, kTwoLetterPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
-        CHECK(login(f, s, kSeventeenCharPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_LEN_RANGE);
+        CHECK(login(f, s, kTwoLetterPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
+        CHECK(login(f, s, kSeventeenCharPin, CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
+        CHECK(login(f, s, kSignPinWithSymbol, CKU_CONTEXT_SPECIFIC) == CKR_PIN_INCORRECT);
         CHECK(sent.apdus() == 0);
         CHECK(c.card->tries_left(true) == 5);
         REQUIRE(login(f, s, kSignPin, CKU_CONTEXT_SPECIFIC) == CKR_OK);
