@@ -118,15 +118,25 @@ CK_RV initialize(CK_VOID_PTR args) {
         if ((a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) || (given == 4 && !(a->flags & CKF_OS_LOCKING_OK)))
             threads = Threads::NotAllowed;
     }
-    std::lock_guard<std::mutex> lock(g_mutex);
-    if (stale_locked()) abandon_inherited_locked();
-    if (g_state) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    auto initialized = [] {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        if (stale_locked()) abandon_inherited_locked();
+        return g_state != nullptr;
+    };
+    if (initialized()) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
     auto st = std::make_shared<ModuleState>();
     st->mutexes = mutexes;
     st->mutex = mutexes.make();
     st->fork_generation = g_fork_generation.load();
     st->threads = threads;
     st->provider = make_reader_provider(mutexes.maker());
+    // The readers and cards there now are where the application starts, not slot events:
+    // C_WaitForSlotEvent reports what changes after this call (no card is identified here).
+    st->slots.refresh(*st->provider);
+    st->slots.forget_events();
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (stale_locked()) abandon_inherited_locked();
+    if (g_state) return CKR_CRYPTOKI_ALREADY_INITIALIZED;  // another thread was quicker
     g_state = std::move(st);
     return CKR_OK;
 }

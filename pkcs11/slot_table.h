@@ -79,6 +79,8 @@ public:
 
     // Slot events not yet reported by C_WaitForSlotEvent.
     bool pop_event(CK_SLOT_ID& id);
+    // Drops the events queued so far (what C_Initialize found is no event).
+    void forget_events() { events_.clear(); }
 
 private:
     void queue_events(std::size_t reader);

@@ -130,20 +130,6 @@ std::size_t empty_verify_count(const sim::JpkiCard& card) {
     return count_commands(card, 0x20, [](const sim::LoggedApdu& l) { return l.lc == 0; });
 }
 
-// Reads C_WaitForSlotEvent(CKF_DONT_BLOCK) until CKR_NO_EVENT; returns the slots reported.
-std::vector<CK_SLOT_ID> drain_events(CK_FUNCTION_LIST_PTR f) {
-    std::vector<CK_SLOT_ID> got;
-    for (int i = 0; i < 64; ++i) {
-        CK_SLOT_ID slot = ~0UL;
-        const CK_RV rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr);
-        if (rv == CKR_NO_EVENT) return got;
-        REQUIRE(rv == CKR_OK);
-        got.push_back(slot);
-    }
-    FAIL("C_WaitForSlotEvent(CKF_DONT_BLOCK) never answered CKR_NO_EVENT");
-    return got;
-}
-
 // Waits for a child process at most `limit`; kills it when it overstays. Returns its exit
 // code, or -1 (killed or abnormal end).
 int wait_child(pid_t pid, std::chrono::milliseconds limit) {

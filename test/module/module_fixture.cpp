@@ -135,4 +135,17 @@ Bytes attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     return v;
 }
 
+std::vector<CK_SLOT_ID> drain_events(CK_FUNCTION_LIST_PTR f) {
+    std::vector<CK_SLOT_ID> got;
+    for (int i = 0; i < 64; ++i) {
+        CK_SLOT_ID slot = ~0UL;
+        const CK_RV rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr);
+        if (rv == CKR_NO_EVENT) return got;
+        REQUIRE(rv == CKR_OK);
+        got.push_back(slot);
+    }
+    FAIL("C_WaitForSlotEvent(CKF_DONT_BLOCK) never answered CKR_NO_EVENT");
+    return got;
+}
+
 }  // namespace jpki::test

@@ -45,6 +45,8 @@ CK_RV login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::string& pin,
 // A new read-only session on `slot`, logged in as the user with `pin` (REQUIREd to succeed).
 CK_SESSION_HANDLE logged_in_session(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, const std::string& pin);
 CK_TOKEN_INFO token_info(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot);
+// Reads C_WaitForSlotEvent(CKF_DONT_BLOCK) until CKR_NO_EVENT; returns the slots reported.
+std::vector<CK_SLOT_ID> drain_events(CK_FUNCTION_LIST_PTR f);
 // Handles of the objects matching one attribute (or all, with type = ~0).
 std::vector<CK_OBJECT_HANDLE> find(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls);
 Bytes attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
