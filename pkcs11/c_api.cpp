@@ -1,12 +1,12 @@
 // The C ABI: every PKCS#11 2.40 function, each a one-line call into the C++ module that
-// catches every exception and returns a CK_RV. Only these symbols are exported
+// catches every exception and returns a CK_RV (guarded.h). The 3.0 interfaces are in
+// c_api_3_0.cpp. Only these symbols are exported
 // (pkcs11/exports.map, -fvisibility=hidden). Arguments are never traced (a PIN is one).
 #include "common/trace.h"
+#include "pkcs11/function_lists.h"
 #include "pkcs11/functions.h"
 #include "pkcs11/module.h"
-#include "pkcs11/pkcs11_error.h"
-
-#include <new>
+#include "pkcs11/guarded.h"
 
 #define JPKI_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -14,45 +14,11 @@ namespace {
 
 using namespace jpki::p11;
 
-template <typename F>
-CK_RV guarded(const char* name, F&& f) noexcept {
-    CK_RV rv;
-    try {
-        f();
-        rv = CKR_OK;
-    } catch (const Pkcs11Error& e) {
-        rv = e.rv();
-    } catch (const jpki::CardError& e) {
-        rv = rv_for(e);
-    } catch (const std::bad_alloc&) {
-        rv = CKR_HOST_MEMORY;
-    } catch (...) {
-        rv = CKR_GENERAL_ERROR;
-    }
-    if (jpki::trace_enabled()) {
-        try {
-            jpki::trace_line(std::string(name) + " -> " + rv_name(rv));
-        } catch (...) {
-        }
-    }
-    return rv;
-}
-
-// For a function whose result is a CK_RV other than an error (C_WaitForSlotEvent's NO_EVENT).
-template <typename F>
-CK_RV guarded_rv(const char* name, F&& f) noexcept {
-    CK_RV out = CKR_OK;
-    const CK_RV rv = guarded(name, [&] { out = f(); });
-    return rv == CKR_OK ? out : rv;
-}
-
 // A function the tokens only refuse: the module initialised and the session valid, then `rv`
 // (CKR_TOKEN_WRITE_PROTECTED for anything that would create, change or destroy an object).
 CK_RV refuse(const char* name, CK_SESSION_HANDLE h, CK_RV rv) {
     return guarded(name, [&] { refuse_for_session(h, rv); });
 }
-
-extern CK_FUNCTION_LIST g_function_list;
 
 }  // namespace
 
@@ -63,10 +29,10 @@ JPKI_EXPORT CK_RV C_Initialize(CK_VOID_PTR args) {
 JPKI_EXPORT CK_RV C_Finalize(CK_VOID_PTR reserved) {
     return guarded_rv("C_Finalize", [&] { return finalize(reserved); });
 }
-JPKI_EXPORT CK_RV C_GetInfo(CK_INFO_PTR info) { return guarded("C_GetInfo", [&] { get_info(info); }); }
+JPKI_EXPORT CK_RV C_GetInfo(CK_INFO_PTR info) { return guarded("C_GetInfo", [&] { get_info(info, {2, 40}); }); }
 JPKI_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (!list) return CKR_ARGUMENTS_BAD;
-    *list = &g_function_list;
+    *list = &jpki_function_list_2_40;
     return CKR_OK;
 }
 
@@ -284,19 +250,5 @@ JPKI_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE h) {
     return refuse("C_CancelFunction", h, CKR_FUNCTION_NOT_PARALLEL);
 }
 
-namespace {
-CK_FUNCTION_LIST g_function_list = {
-    {2, 40},
-    C_Initialize, C_Finalize, C_GetInfo, C_GetFunctionList, C_GetSlotList, C_GetSlotInfo, C_GetTokenInfo,
-    C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_InitPIN, C_SetPIN, C_OpenSession, C_CloseSession,
-    C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState, C_SetOperationState, C_Login, C_Logout,
-    C_CreateObject, C_CopyObject, C_DestroyObject, C_GetObjectSize, C_GetAttributeValue, C_SetAttributeValue,
-    C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal, C_EncryptInit, C_Encrypt, C_EncryptUpdate,
-    C_EncryptFinal, C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest,
-    C_DigestUpdate, C_DigestKey, C_DigestFinal, C_SignInit, C_Sign, C_SignUpdate, C_SignFinal,
-    C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify, C_VerifyUpdate, C_VerifyFinal,
-    C_VerifyRecoverInit, C_VerifyRecover, C_DigestEncryptUpdate, C_DecryptDigestUpdate, C_SignEncryptUpdate,
-    C_DecryptVerifyUpdate, C_GenerateKey, C_GenerateKeyPair, C_WrapKey, C_UnwrapKey, C_DeriveKey,
-    C_SeedRandom, C_GenerateRandom, C_GetFunctionStatus, C_CancelFunction, C_WaitForSlotEvent,
-};
-}  // namespace
+// The 2.40 list (C_GetFunctionList, and the "PKCS 11" 2.40 interface).
+__attribute__((visibility("hidden"))) CK_FUNCTION_LIST jpki_function_list_2_40 = {{2, 40}, C_Initialize, C_Finalize, C_GetInfo, JPKI_FUNCTIONS_AFTER_GET_INFO};

@@ -9,7 +9,8 @@ namespace jpki::p11 {
 struct SessionCall;
 
 // General and slot/token management (token_functions.cpp)
-void get_info(CK_INFO_PTR info);
+// cryptokiVersion: the version of the function list the caller came through.
+void get_info(CK_INFO_PTR info, CK_VERSION version);
 void get_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
 void get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info);
 void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info);

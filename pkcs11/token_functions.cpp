@@ -31,11 +31,11 @@ const char* model_of(TokenKind kind) {
 
 }  // namespace
 
-void get_info(CK_INFO_PTR info) {
+void get_info(CK_INFO_PTR info, CK_VERSION version) {
     state();
     require_args(info != nullptr);
     std::memset(info, 0, sizeof *info);
-    info->cryptokiVersion = {2, 40};
+    info->cryptokiVersion = version;
     set_text(info->manufacturerID, "jpki-pkcs11 project");
     info->flags = 0;
     set_text(info->libraryDescription, "JPKI My Number Card PKCS#11");

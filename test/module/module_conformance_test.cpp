@@ -5,7 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
+#include <cstddef>
 #include <set>
+#include <string>
 
 using namespace jpki;
 using namespace jpki::test;
@@ -49,4 +53,153 @@ TEST_CASE("conformance: the cards present at C_Initialize are no slot events; la
     REQUIRE(w.f->C_Finalize(nullptr) == CKR_OK);
     REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
     CHECK(w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, nullptr) == CKR_NO_EVENT);
+}
+
+// --- PKCS#11 3.0 interfaces -----------------------------------------------------------------
+
+namespace {
+
+using GetInterfaceList = CK_RV (*)(CK_INTERFACE_PTR, CK_ULONG_PTR);
+using GetInterface = CK_RV (*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
+
+template <typename F>
+F exported(const char* name) {
+    void* sym = dlsym(module_handle(), name);
+    REQUIRE(sym != nullptr);
+    return reinterpret_cast<F>(sym);
+}
+
+CK_UTF8CHAR_PTR utf8_name(const char* s) { return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(s)); }
+
+const CK_VERSION& version_of(const CK_INTERFACE& i) { return *static_cast<const CK_VERSION*>(i.pFunctionList); }
+
+CK_FUNCTION_LIST_3_0* default_interface() {
+    CK_INTERFACE_PTR i = nullptr;
+    REQUIRE(exported<GetInterface>("C_GetInterface")(nullptr, nullptr, &i, 0) == CKR_OK);
+    REQUIRE(i != nullptr);
+    return static_cast<CK_FUNCTION_LIST_3_0*>(i->pFunctionList);
+}
+
+}  // namespace
+
+TEST_CASE("conformance: C_GetInterfaceList offers PKCS 11 3.0 first, then the 2.40 list", "[conformance]") {
+    ModuleWorld w;  // not initialised: neither function needs C_Initialize
+    auto list = exported<GetInterfaceList>("C_GetInterfaceList");
+    CHECK(list(nullptr, nullptr) == CKR_ARGUMENTS_BAD);
+    CK_ULONG n = 0;
+    REQUIRE(list(nullptr, &n) == CKR_OK);
+    REQUIRE(n == 2);
+    CK_INTERFACE got[3] = {};
+    CK_ULONG small = 1;
+    CHECK(list(got, &small) == CKR_BUFFER_TOO_SMALL);
+    CHECK(small == 2);
+    n = 3;
+    REQUIRE(list(got, &n) == CKR_OK);
+    REQUIRE(n == 2);
+    CK_FUNCTION_LIST_PTR v2 = nullptr;
+    REQUIRE(w.f->C_GetFunctionList(&v2) == CKR_OK);
+    for (const CK_INTERFACE& i : {got[0], got[1]}) {
+        CHECK(std::string(reinterpret_cast<const char*>(i.pInterfaceName)) == "PKCS 11");
+        CHECK(i.flags == 0);  // not fork-safe: a child process initialises the module again
+    }
+    CHECK(version_of(got[0]).major == 3);
+    CHECK(version_of(got[0]).minor == 0);
+    CHECK(version_of(got[1]).major == 2);
+    CHECK(version_of(got[1]).minor == 40);
+    CHECK(got[1].pFunctionList == v2);  // the very list C_GetFunctionList gives
+}
+
+TEST_CASE("conformance: C_GetInterface finds by name, version and flags, and never answers CKR_OK without one",
+          "[conformance]") {
+    ModuleWorld w;
+    auto get = exported<GetInterface>("C_GetInterface");
+    CK_INTERFACE listed[2];
+    CK_ULONG n = 2;
+    REQUIRE(exported<GetInterfaceList>("C_GetInterfaceList")(listed, &n) == CKR_OK);
+    CK_INTERFACE_PTR i = nullptr;
+    REQUIRE(get(nullptr, nullptr, &i, 0) == CKR_OK);  // the default: 3.0
+    REQUIRE(i != nullptr);
+    CHECK(i->pFunctionList == listed[0].pFunctionList);
+    CK_VERSION v30{3, 0}, v240{2, 40}, v220{2, 20}, v450{4, 50};
+    i = nullptr;
+    REQUIRE(get(utf8_name("PKCS 11"), &v30, &i, 0) == CKR_OK);
+    CHECK(i->pFunctionList == listed[0].pFunctionList);
+    i = nullptr;
+    REQUIRE(get(utf8_name("PKCS 11"), &v240, &i, 0) == CKR_OK);
+    CHECK(i->pFunctionList == listed[1].pFunctionList);
+    i = nullptr;
+    REQUIRE(get(utf8_name("PKCS 11"), nullptr, &i, 0) == CKR_OK);
+    CHECK(i->pFunctionList == listed[0].pFunctionList);
+    struct Refused {
+        const char* what;
+        CK_UTF8CHAR_PTR name;
+        CK_VERSION_PTR version;
+        CK_FLAGS flags;
+    };
+    const Refused refused[] = {
+        {"an unknown name", utf8_name("PKCS 11 other"), nullptr, 0},
+        {"a vendor name", utf8_name("Vendor ACME"), nullptr, 0},
+        {"version 2.20", utf8_name("PKCS 11"), &v220, 0},
+        {"version 4.50", utf8_name("PKCS 11"), &v450, 0},
+        {"an unknown flag", utf8_name("PKCS 11"), nullptr, 2},
+        {"fork safety, which neither interface has", nullptr, nullptr, CKF_INTERFACE_FORK_SAFE},
+    };
+    for (const Refused& r : refused) {
+        INFO(r.what);
+        CK_INTERFACE_PTR untouched = &listed[1];
+        CHECK(get(r.name, r.version, &untouched, r.flags) == CKR_ARGUMENTS_BAD);
+        CHECK(untouched == &listed[1]);
+    }
+    CHECK(get(nullptr, nullptr, nullptr, 0) == CKR_ARGUMENTS_BAD);
+}
+
+TEST_CASE("conformance: the 3.0 list holds every 2.40 function, says 3.0, and refuses what it cannot do",
+          "[conformance]") {
+    OneCard c;
+    CK_FUNCTION_LIST_3_0* f3 = default_interface();
+    CK_FUNCTION_LIST_PTR f2 = c.f;
+    // The 2.40 functions but C_GetInfo are the same pointers in both lists.
+    const auto* p2 = reinterpret_cast<void* const*>(&f2->C_Initialize);
+    const auto* p3 = reinterpret_cast<void* const*>(&f3->C_Initialize);
+    constexpr std::size_t kFunctions240 = (sizeof(CK_FUNCTION_LIST) - offsetof(CK_FUNCTION_LIST, C_Initialize)) / sizeof(void*);
+    REQUIRE(kFunctions240 == 68);
+    for (std::size_t k = 0; k < kFunctions240; ++k) {
+        INFO("function " << k);
+        REQUIRE(p3[k] != nullptr);
+        if (&p3[k] != reinterpret_cast<void* const*>(&f3->C_GetInfo)) CHECK(p3[k] == p2[k]);
+    }
+    constexpr std::size_t kAll = (sizeof(CK_FUNCTION_LIST_3_0) - offsetof(CK_FUNCTION_LIST_3_0, C_Initialize)) / sizeof(void*);
+    REQUIRE(kAll == 92);
+    for (std::size_t k = kFunctions240; k < kAll; ++k) {
+        INFO("function " << k);
+        CHECK(p3[k] != nullptr);
+    }
+    CK_INFO info{};
+    REQUIRE(f3->C_GetInfo(&info) == CKR_OK);
+    CHECK(info.cryptokiVersion.major == 3);
+    CHECK(info.cryptokiVersion.minor == 0);
+    REQUIRE(f2->C_GetInfo(&info) == CKR_OK);
+    CHECK(info.cryptokiVersion.major == 2);
+    CHECK(info.cryptokiVersion.minor == 40);
+
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    CK_MECHANISM m{CKM_SHA256_RSA_PKCS, nullptr, 0};
+    CK_BYTE data[4] = {1, 2, 3, 4};
+    CK_BYTE sig[512];
+    CK_ULONG sig_len = sizeof sig;
+    CK_BYTE pin[] = {'1', '2', '3', '4'};
+    CHECK(f3->C_LoginUser(s, CKU_USER, pin, 4, utf8_name("user"), 4) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_SessionCancel(s, CKF_SIGN) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_MessageSignInit(s, &m, 0) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_SignMessage(s, nullptr, 0, data, 4, sig, &sig_len) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_MessageEncryptInit(s, &m, 0) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_DecryptMessage(s, nullptr, 0, nullptr, 0, data, 4, sig, &sig_len) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_VerifyMessageNext(s, nullptr, 0, data, 4, sig, 256) == CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK(f3->C_MessageVerifyFinal(s) == CKR_FUNCTION_NOT_SUPPORTED);
+    // And a signature through the 3.0 list, as NSS makes one.
+    const auto keys = find(c.f, s, CKO_PRIVATE_KEY);
+    REQUIRE(keys.size() == 1);
+    REQUIRE(f3->C_SignInit(s, &m, keys[0]) == CKR_OK);
+    REQUIRE(f3->C_Sign(s, data, sizeof data, sig, &sig_len) == CKR_OK);
+    CHECK(sig_len == 256);
 }

@@ -34,6 +34,7 @@ Loaded& loaded() {
 CK_FUNCTION_LIST_PTR module() { return loaded().list; }
 sim::SimReaders& sim_readers() { return *loaded().readers; }
 std::string module_path() { return JPKI_TEST_MODULE; }
+void* module_handle() { return loaded().handle; }
 
 ModuleWorld::ModuleWorld() : f(module()), readers(sim_readers()) {
     f->C_Finalize(nullptr);  // whatever a previous test left

@@ -17,6 +17,8 @@ namespace jpki::test {
 // The loaded test module (loaded once per test process, never unloaded while tests run).
 CK_FUNCTION_LIST_PTR module();
 sim::SimReaders& sim_readers();
+// The dlopen() handle of the test module (for dlsym of its exported functions).
+void* module_handle();
 // Path of the test module, for tests that dlopen it themselves (load/unload cycles).
 std::string module_path();
 
