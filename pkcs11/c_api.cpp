@@ -14,11 +14,18 @@ namespace {
 
 using namespace jpki::p11;
 
-// A function the tokens only refuse: the module initialised and the session valid, then `rv`
-// (CKR_TOKEN_WRITE_PROTECTED for anything that would create, change or destroy an object).
-CK_RV refuse(const char* name, CK_SESSION_HANDLE h, CK_RV rv) {
-    return guarded(name, [&] { refuse_for_session(h, rv); });
+// A function the tokens only refuse: the module initialised, the arguments well-formed and the
+// session valid, then `rv` (CKR_TOKEN_WRITE_PROTECTED for anything that would create, change or
+// destroy an object).
+CK_RV refuse(const char* name, CK_SESSION_HANDLE h, bool args_ok, CK_RV rv) {
+    return guarded(name, [&] { refuse_for_session(h, args_valid(args_ok), rv); });
 }
+CK_RV refuse_object(const char* name, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, bool args_ok, CK_RV rv) {
+    return guarded(name, [&] { refuse_for_object(h, o, args_valid(args_ok), rv); });
+}
+// Input and output buffers: data may be NULL only when empty; the output length is required.
+bool io_ok(const void* in, CK_ULONG in_len, const CK_ULONG* out_len) { return (in || !in_len) && out_len; }
+bool template_ok(const CK_ATTRIBUTE* t, CK_ULONG n) { return t || !n; }
 
 }  // namespace
 
@@ -55,13 +62,14 @@ JPKI_EXPORT CK_RV C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list
 JPKI_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
     return guarded("C_GetMechanismInfo", [&] { get_mechanism_info(slot, type, info); });
 }
-JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR) {
-    return guarded("C_InitToken", [&] { refuse_for_token(slot, CKR_TOKEN_WRITE_PROTECTED); });
+JPKI_EXPORT CK_RV C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_PTR label) {
+    return guarded("C_InitToken",
+                   [&] { refuse_for_token(slot, args_valid(label && (pin || !len)), CKR_TOKEN_WRITE_PROTECTED); });
 }
 // C_InitPIN needs the security officer, which the card has not: a blocked PIN is reset at the
 // municipal office only.
-JPKI_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR, CK_ULONG) {
-    return refuse("C_InitPIN", h, CKR_USER_NOT_LOGGED_IN);
+JPKI_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
+    return refuse("C_InitPIN", h, pin || !len, CKR_USER_NOT_LOGGED_IN);
 }
 JPKI_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
                            CK_ULONG new_len) {
@@ -80,11 +88,12 @@ JPKI_EXPORT CK_RV C_CloseAllSessions(CK_SLOT_ID slot) {
 JPKI_EXPORT CK_RV C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info) {
     return guarded("C_GetSessionInfo", [&] { get_session_info(h, info); });
 }
-JPKI_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_GetOperationState", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR len) {
+    return refuse("C_GetOperationState", h, len != nullptr, CKR_FUNCTION_NOT_SUPPORTED);
 }
-JPKI_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE) {
-    return refuse("C_SetOperationState", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR saved, CK_ULONG len, CK_OBJECT_HANDLE,
+                                      CK_OBJECT_HANDLE) {
+    return refuse("C_SetOperationState", h, saved && len, CKR_FUNCTION_NOT_SUPPORTED);
 }
 JPKI_EXPORT CK_RV C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
     return guarded("C_Login", [&] { login(h, user, pin, len); });
@@ -92,21 +101,24 @@ JPKI_EXPORT CK_RV C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
 JPKI_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE h) { return guarded("C_Logout", [&] { logout(h); }); }
 
 // --- objects -------------------------------------------------------------------------------
-JPKI_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_CreateObject", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR made) {
+    return refuse("C_CreateObject", h, template_ok(t, n) && made, CKR_TOKEN_WRITE_PROTECTED);
 }
-JPKI_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_CopyObject", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n,
+                               CK_OBJECT_HANDLE_PTR made) {
+    return refuse_object("C_CopyObject", h, o, template_ok(t, n) && made, CKR_TOKEN_WRITE_PROTECTED);
 }
-JPKI_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE) { return refuse("C_DestroyObject", h, CKR_TOKEN_WRITE_PROTECTED); }
+JPKI_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+    return refuse_object("C_DestroyObject", h, o, true, CKR_TOKEN_WRITE_PROTECTED);
+}
 JPKI_EXPORT CK_RV C_GetObjectSize(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ULONG_PTR size) {
     return guarded("C_GetObjectSize", [&] { get_object_size(h, obj, size); });
 }
 JPKI_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
     return guarded_rv("C_GetAttributeValue", [&] { return get_attribute_value(h, obj, t, n); });
 }
-JPKI_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG) {
-    return refuse("C_SetAttributeValue", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+    return refuse_object("C_SetAttributeValue", h, o, template_ok(t, n), CKR_TOKEN_WRITE_PROTECTED);
 }
 JPKI_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
     return guarded("C_FindObjectsInit", [&] { find_objects_init(h, t, n); });
@@ -119,29 +131,29 @@ JPKI_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE h) {
 }
 
 // --- encryption and decryption: the card's keys do neither ---------------------------------
-JPKI_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return refuse("C_EncryptInit", h, CKR_MECHANISM_INVALID);
+JPKI_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE) {
+    return refuse("C_EncryptInit", h, m != nullptr, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_Encrypt", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_Encrypt", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
-JPKI_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_EncryptUpdate", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_EncryptUpdate", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
-JPKI_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_EncryptFinal", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_EncryptFinal", h, out_len != nullptr, CKR_OPERATION_NOT_INITIALIZED);
 }
-JPKI_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return refuse("C_DecryptInit", h, CKR_MECHANISM_INVALID);
+JPKI_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE) {
+    return refuse("C_DecryptInit", h, m != nullptr, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_Decrypt", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_Decrypt", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
-JPKI_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_DecryptUpdate", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_DecryptUpdate", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
-JPKI_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_DecryptFinal", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_DecryptFinal", h, out_len != nullptr, CKR_OPERATION_NOT_INITIALIZED);
 }
 
 // --- digests (software) --------------------------------------------------------------------
@@ -174,11 +186,11 @@ JPKI_EXPORT CK_RV C_SignUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n) {
 JPKI_EXPORT CK_RV C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG_PTR len) {
     return guarded("C_SignFinal", [&] { sign_final(h, sig, len); });
 }
-JPKI_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return refuse("C_SignRecoverInit", h, CKR_MECHANISM_INVALID);
+JPKI_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE) {
+    return refuse("C_SignRecoverInit", h, m != nullptr, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_SignRecover", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_SignRecover", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
 JPKI_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key) {
     return guarded("C_VerifyInit", [&] { verify_init(h, m, key); });
@@ -192,62 +204,66 @@ JPKI_EXPORT CK_RV C_VerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG n)
 JPKI_EXPORT CK_RV C_VerifyFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG len) {
     return guarded("C_VerifyFinal", [&] { verify_final(h, sig, len); });
 }
-JPKI_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) {
-    return refuse("C_VerifyRecoverInit", h, CKR_MECHANISM_INVALID);
+JPKI_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE) {
+    return refuse("C_VerifyRecoverInit", h, m != nullptr, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_VerifyRecover", h, CKR_OPERATION_NOT_INITIALIZED);
+JPKI_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_VerifyRecover", h, io_ok(in, n, out_len), CKR_OPERATION_NOT_INITIALIZED);
 }
 
 // --- dual-function operations: none of them apply ------------------------------------------
-JPKI_EXPORT CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_DigestEncryptUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_DigestEncryptUpdate", h, io_ok(in, n, out_len), CKR_FUNCTION_NOT_SUPPORTED);
 }
-JPKI_EXPORT CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_DecryptDigestUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_DecryptDigestUpdate", h, io_ok(in, n, out_len), CKR_FUNCTION_NOT_SUPPORTED);
 }
-JPKI_EXPORT CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_SignEncryptUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_SignEncryptUpdate", h, io_ok(in, n, out_len), CKR_FUNCTION_NOT_SUPPORTED);
 }
-JPKI_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) {
-    return refuse("C_DecryptVerifyUpdate", h, CKR_FUNCTION_NOT_SUPPORTED);
+JPKI_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG n, CK_BYTE_PTR, CK_ULONG_PTR out_len) {
+    return refuse("C_DecryptVerifyUpdate", h, io_ok(in, n, out_len), CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 // --- keys: a read-only token makes none ----------------------------------------------------
-JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_GenerateKey", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG,
+                                CK_OBJECT_HANDLE_PTR key) {
+    return guarded("C_GenerateKey", [&] { refuse_key_generation(h, m, args_valid(t && key), KeysMade::Key); });
 }
-JPKI_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_ATTRIBUTE_PTR,
-                                    CK_ULONG, CK_OBJECT_HANDLE_PTR, CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_GenerateKeyPair", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pub_t, CK_ULONG pub_n,
+                                    CK_ATTRIBUTE_PTR priv_t, CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR pub,
+                                    CK_OBJECT_HANDLE_PTR priv) {
+    const bool ok = pub_t && pub_n && priv_t && priv_n && pub && priv;  // an RSA pair needs both
+    return guarded("C_GenerateKeyPair", [&] { refuse_key_generation(h, m, args_valid(ok), KeysMade::Pair); });
 }
-JPKI_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,
-                            CK_ULONG_PTR) {
-    return refuse("C_WrapKey", h, CKR_MECHANISM_INVALID);
+JPKI_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,
+                            CK_ULONG_PTR len) {
+    return refuse("C_WrapKey", h, m && len, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_BYTE_PTR, CK_ULONG,
-                              CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_UnwrapKey", h, CKR_TOKEN_WRITE_PROTECTED);
+// No key of these tokens unwraps or derives.
+JPKI_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE, CK_BYTE_PTR wrapped,
+                              CK_ULONG wrapped_len, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR key) {
+    return refuse("C_UnwrapKey", h, m && wrapped && wrapped_len && template_ok(t, n) && key, CKR_MECHANISM_INVALID);
 }
-JPKI_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG,
-                              CK_OBJECT_HANDLE_PTR) {
-    return refuse("C_DeriveKey", h, CKR_TOKEN_WRITE_PROTECTED);
+JPKI_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR t, CK_ULONG n,
+                              CK_OBJECT_HANDLE_PTR key) {
+    return refuse("C_DeriveKey", h, m && template_ok(t, n) && key, CKR_MECHANISM_INVALID);
 }
 
 // --- random numbers: not offered -----------------------------------------------------------
-JPKI_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
-    return refuse("C_SeedRandom", h, CKR_RANDOM_NO_RNG);
+JPKI_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR seed, CK_ULONG len) {
+    return refuse("C_SeedRandom", h, seed || !len, CKR_RANDOM_NO_RNG);
 }
-JPKI_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR, CK_ULONG) {
-    return refuse("C_GenerateRandom", h, CKR_RANDOM_NO_RNG);
+JPKI_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG len) {
+    return refuse("C_GenerateRandom", h, out || !len, CKR_RANDOM_NO_RNG);
 }
 
 // --- legacy parallel functions -------------------------------------------------------------
 JPKI_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE h) {
-    return refuse("C_GetFunctionStatus", h, CKR_FUNCTION_NOT_PARALLEL);
+    return refuse("C_GetFunctionStatus", h, true, CKR_FUNCTION_NOT_PARALLEL);
 }
 JPKI_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE h) {
-    return refuse("C_CancelFunction", h, CKR_FUNCTION_NOT_PARALLEL);
+    return refuse("C_CancelFunction", h, true, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 // The 2.40 list (C_GetFunctionList, and the "PKCS 11" 2.40 interface).

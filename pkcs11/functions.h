@@ -54,9 +54,18 @@ void digest_key(CK_SESSION_HANDLE session);
 // C_Login(CKU_CONTEXT_SPECIFIC): the PIN for the signature in progress.
 void login_context_specific(const SessionCall& call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 
-// For functions the token cannot do: checks that the module is initialised and the session
-// (or the slot's token) valid, then throws `rv`.
-[[noreturn]] void refuse_for_session(CK_SESSION_HANDLE session, CK_RV rv);
-[[noreturn]] void refuse_for_token(CK_SLOT_ID slot, CK_RV rv);
+// For functions the token cannot do (refusals.cpp, object_functions.cpp): checks that the
+// module is initialised, the arguments (the C shim says whether they are well-formed), the
+// session (or the slot's token, or the object), then throws `rv`.
+enum class ArgsValid { No, Yes };
+inline ArgsValid args_valid(bool valid) { return valid ? ArgsValid::Yes : ArgsValid::No; }
+[[noreturn]] void refuse_for_session(CK_SESSION_HANDLE session, ArgsValid args, CK_RV rv);
+[[noreturn]] void refuse_for_token(CK_SLOT_ID slot, ArgsValid args, CK_RV rv);
+[[noreturn]] void refuse_for_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, ArgsValid args, CK_RV rv);
+// C_GenerateKey / C_GenerateKeyPair: CKR_MECHANISM_INVALID unless the mechanism generates such
+// keys, then CKR_TOKEN_WRITE_PROTECTED.
+enum class KeysMade { Key, Pair };
+[[noreturn]] void refuse_key_generation(CK_SESSION_HANDLE session, const CK_MECHANISM* mechanism, ArgsValid args,
+                                        KeysMade made);
 
 }  // namespace jpki::p11

@@ -115,6 +115,14 @@ CK_RV get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_
     return CKR_OK;
 }
 
+void refuse_for_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, ArgsValid args, CK_RV rv) {
+    state();
+    require_args(args == ArgsValid::Yes);
+    const SessionCall c = session_call(handle, Need::Token);
+    find_visible(visible_objects(c), object);
+    fail(rv);
+}
+
 void get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG_PTR size) {
     state();
     require_args(size != nullptr);

@@ -141,3 +141,8 @@ typedef struct CK_FUNCTION_LIST_3_0 {
 } CK_FUNCTION_LIST_3_0;
 typedef CK_FUNCTION_LIST_3_0* CK_FUNCTION_LIST_3_0_PTR;
 #endif
+
+// PKCS#11 3.0 section 6.3: Montgomery curve key pairs (X25519, X448).
+#ifndef CKM_EC_MONTGOMERY_KEY_PAIR_GEN
+#define CKM_EC_MONTGOMERY_KEY_PAIR_GEN 0x00001056UL
+#endif

@@ -17,16 +17,6 @@ void logout_if_last(ModuleState& st, CK_SLOT_ID slot, const std::shared_ptr<Card
 
 }  // namespace
 
-void refuse_for_session(CK_SESSION_HANDLE session, CK_RV rv) {
-    session_call(session, Need::Token);
-    fail(rv);
-}
-
-void refuse_for_token(CK_SLOT_ID slot, CK_RV rv) {
-    slot_call(slot, SlotNeed::Token);
-    fail(rv);
-}
-
 void open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR session) {
     state();
     require_args(session != nullptr);
@@ -75,12 +65,13 @@ void get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO_PTR info) {
 }
 
 void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len) {
+    state();
+    // No protected authentication path: the PIN must come with the call.
+    require_args(pin != nullptr);
     with_session(handle, Need::Token, [&](const SessionCall& c) {
         if (user == CKU_SO) fail(CKR_USER_TYPE_INVALID);  // the card has no security officer
         if (user == CKU_CONTEXT_SPECIFIC) return login_context_specific(c, pin, pin_len);
         if (user != CKU_USER) fail(CKR_USER_TYPE_INVALID);
-        // No protected authentication path: the PIN must come with the call.
-        require_args(pin != nullptr);
         c.on_card([&](CardState& card) {
             if (card.logged_in(c.role)) fail(CKR_USER_ALREADY_LOGGED_IN);
             // Format first: a PIN the card would refuse is never sent (and costs no try).
@@ -94,6 +85,7 @@ void login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_
 
 void set_pin(CK_SESSION_HANDLE handle, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
              CK_ULONG new_len) {
+    state();
     // No protected authentication path: both PINs come with the call.
     require_args((old_pin || !old_len) && (new_pin || !new_len));
     with_session(handle, Need::Token | Need::ReadWrite, [&](const SessionCall& c) {

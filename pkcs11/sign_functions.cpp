@@ -147,7 +147,6 @@ void sign_final(CK_SESSION_HANDLE handle, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 void login_context_specific(const SessionCall& c, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len) {
     const std::shared_ptr<SignOperation> op = c.on_session([](Session& s) { return s.sign; });
     if (!op || !op->needs_context_login) fail(CKR_OPERATION_NOT_INITIALIZED);
-    require_args(pin != nullptr);
     c.on_card([&](CardState& card) {
         if (!card.logged_in(c.role)) fail(CKR_USER_NOT_LOGGED_IN);
         Pin parsed = entered_pin("C_Login", c.role, pin, pin_len);  // format first: nothing sent

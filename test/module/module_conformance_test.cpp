@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -202,4 +203,138 @@ TEST_CASE("conformance: the 3.0 list holds every 2.40 function, says 3.0, and re
     REQUIRE(f3->C_SignInit(s, &m, keys[0]) == CKR_OK);
     REQUIRE(f3->C_Sign(s, data, sizeof data, sig, &sig_len) == CKR_OK);
     CHECK(sig_len == 256);
+}
+
+// --- arguments before state -------------------------------------------------------------------
+
+namespace {
+
+// One function called three ways: with bad arguments, and with good ones on a bad and on a
+// good session (`h`); `well_formed` is what it answers then.
+struct ArgCase {
+    const char* name;
+    std::function<CK_RV(CK_SESSION_HANDLE)> bad_args;
+    std::function<CK_RV(CK_SESSION_HANDLE)> good_args;
+    CK_RV well_formed;
+};
+
+}  // namespace
+
+TEST_CASE("conformance: arguments are checked before the session and the token, in every function",
+          "[conformance]") {
+    OneCard c;
+    CK_FUNCTION_LIST_PTR f = c.f;
+    const CK_SESSION_HANDLE good = c.logged_in_auth_session();
+    const CK_SESSION_HANDLE bad = good + 1000;
+    const auto objects = find(f, good, ~0UL);
+    REQUIRE_FALSE(objects.empty());
+    const CK_OBJECT_HANDLE obj = objects[0];
+    CK_BYTE buf[512] = {};
+    CK_ULONG len = sizeof buf;
+    CK_OBJECT_HANDLE out = CK_INVALID_HANDLE, out2 = CK_INVALID_HANDLE;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ULONG bits = 2048, key_len = 32;
+    CK_ATTRIBUTE t{CKA_SIGN, &yes, sizeof yes};
+    CK_ATTRIBUTE bits_t{CKA_MODULUS_BITS, &bits, sizeof bits};
+    CK_ATTRIBUTE len_t{CKA_VALUE_LEN, &key_len, sizeof key_len};
+    CK_MECHANISM rsa_gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+    CK_MECHANISM aes_gen{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_MECHANISM sha256{CKM_SHA256, nullptr, 0};
+    CK_MECHANISM oaep{CKM_RSA_PKCS_OAEP, nullptr, 0};
+    std::string label(32, ' ');
+    const ArgCase cases[] = {
+        {"C_SeedRandom", [&](CK_SESSION_HANDLE h) { return f->C_SeedRandom(h, nullptr, 1); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SeedRandom(h, buf, 16); }, CKR_RANDOM_NO_RNG},
+        {"C_GenerateRandom", [&](CK_SESSION_HANDLE h) { return f->C_GenerateRandom(h, nullptr, 1); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateRandom(h, buf, 16); }, CKR_RANDOM_NO_RNG},
+        {"C_GenerateKey, NULL mechanism", [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, nullptr, &len_t, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, &aes_gen, &len_t, 1, &out); }, CKR_TOKEN_WRITE_PROTECTED},
+        {"C_GenerateKey, NULL template", [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, &aes_gen, nullptr, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, &aes_gen, &len_t, 1, &out); }, CKR_TOKEN_WRITE_PROTECTED},
+        {"C_GenerateKey, NULL handle", [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, &aes_gen, &len_t, 1, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKey(h, &sha256, &len_t, 1, &out); }, CKR_MECHANISM_INVALID},
+        {"C_GenerateKeyPair, NULL mechanism",
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, nullptr, &bits_t, 1, &t, 1, &out, &out2); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, &bits_t, 1, &t, 1, &out, &out2); },
+         CKR_TOKEN_WRITE_PROTECTED},
+        {"C_GenerateKeyPair, NULL templates",
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, nullptr, 0, nullptr, 0, &out, &out2); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &aes_gen, &bits_t, 1, &t, 1, &out, &out2); },
+         CKR_MECHANISM_INVALID},
+        {"C_GenerateKeyPair, NULL handles",
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, &bits_t, 1, &t, 1, nullptr, &out2); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, &bits_t, 1, &t, 1, &out, &out2); },
+         CKR_TOKEN_WRITE_PROTECTED},
+        {"C_CreateObject", [&](CK_SESSION_HANDLE h) { return f->C_CreateObject(h, nullptr, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_CreateObject(h, &t, 1, &out); }, CKR_TOKEN_WRITE_PROTECTED},
+        {"C_CopyObject", [&](CK_SESSION_HANDLE h) { return f->C_CopyObject(h, obj, &t, 1, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_CopyObject(h, obj, &t, 1, &out); }, CKR_TOKEN_WRITE_PROTECTED},
+        {"C_CopyObject, no such object", [&](CK_SESSION_HANDLE h) { return f->C_CopyObject(h, 0xBAD0BAD, nullptr, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_CopyObject(h, 0xBAD0BAD, &t, 1, &out); }, CKR_OBJECT_HANDLE_INVALID},
+        {"C_SetAttributeValue", [&](CK_SESSION_HANDLE h) { return f->C_SetAttributeValue(h, obj, nullptr, 1); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SetAttributeValue(h, obj, &t, 1); }, CKR_TOKEN_WRITE_PROTECTED},
+        {"C_SetAttributeValue, no such object", [&](CK_SESSION_HANDLE h) { return f->C_SetAttributeValue(h, 0xBAD0BAD, nullptr, 1); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SetAttributeValue(h, 0xBAD0BAD, &t, 1); }, CKR_OBJECT_HANDLE_INVALID},
+        {"C_InitPIN", [&](CK_SESSION_HANDLE h) { return f->C_InitPIN(h, nullptr, 4); },
+         [&](CK_SESSION_HANDLE h) { return f->C_InitPIN(h, buf, 4); }, CKR_USER_NOT_LOGGED_IN},
+        {"C_SetPIN", [&](CK_SESSION_HANDLE h) { return f->C_SetPIN(h, nullptr, 4, buf, 4); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SetPIN(h, buf, 3, buf, 4); }, CKR_SESSION_READ_ONLY},
+        {"C_Login", [&](CK_SESSION_HANDLE h) { return f->C_Login(h, CKU_SO, nullptr, 4); },
+         [&](CK_SESSION_HANDLE h) { return f->C_Login(h, CKU_SO, buf, 4); }, CKR_USER_TYPE_INVALID},
+        {"C_GetOperationState", [&](CK_SESSION_HANDLE h) { return f->C_GetOperationState(h, buf, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GetOperationState(h, buf, &len); }, CKR_FUNCTION_NOT_SUPPORTED},
+        {"C_SetOperationState", [&](CK_SESSION_HANDLE h) { return f->C_SetOperationState(h, nullptr, 0, 0, 0); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SetOperationState(h, buf, 16, 0, 0); }, CKR_FUNCTION_NOT_SUPPORTED},
+        {"C_EncryptInit", [&](CK_SESSION_HANDLE h) { return f->C_EncryptInit(h, nullptr, obj); },
+         [&](CK_SESSION_HANDLE h) { return f->C_EncryptInit(h, &oaep, obj); }, CKR_MECHANISM_INVALID},
+        {"C_Encrypt", [&](CK_SESSION_HANDLE h) { return f->C_Encrypt(h, nullptr, 4, buf, &len); },
+         [&](CK_SESSION_HANDLE h) { return f->C_Encrypt(h, buf, 4, buf, &len); }, CKR_OPERATION_NOT_INITIALIZED},
+        {"C_DecryptUpdate", [&](CK_SESSION_HANDLE h) { return f->C_DecryptUpdate(h, buf, 4, buf, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_DecryptUpdate(h, buf, 4, buf, &len); }, CKR_OPERATION_NOT_INITIALIZED},
+        {"C_DecryptFinal", [&](CK_SESSION_HANDLE h) { return f->C_DecryptFinal(h, buf, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_DecryptFinal(h, buf, &len); }, CKR_OPERATION_NOT_INITIALIZED},
+        {"C_SignRecoverInit", [&](CK_SESSION_HANDLE h) { return f->C_SignRecoverInit(h, nullptr, obj); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SignRecoverInit(h, &oaep, obj); }, CKR_MECHANISM_INVALID},
+        {"C_VerifyRecover", [&](CK_SESSION_HANDLE h) { return f->C_VerifyRecover(h, nullptr, 4, buf, &len); },
+         [&](CK_SESSION_HANDLE h) { return f->C_VerifyRecover(h, buf, 4, buf, &len); }, CKR_OPERATION_NOT_INITIALIZED},
+        {"C_SignEncryptUpdate", [&](CK_SESSION_HANDLE h) { return f->C_SignEncryptUpdate(h, nullptr, 4, buf, &len); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SignEncryptUpdate(h, buf, 4, buf, &len); }, CKR_FUNCTION_NOT_SUPPORTED},
+        {"C_WrapKey", [&](CK_SESSION_HANDLE h) { return f->C_WrapKey(h, &oaep, obj, obj, buf, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_WrapKey(h, &oaep, obj, obj, buf, &len); }, CKR_MECHANISM_INVALID},
+        {"C_UnwrapKey", [&](CK_SESSION_HANDLE h) { return f->C_UnwrapKey(h, &oaep, obj, nullptr, 4, &t, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_UnwrapKey(h, &oaep, obj, buf, 4, &t, 1, &out); }, CKR_MECHANISM_INVALID},
+        {"C_DeriveKey", [&](CK_SESSION_HANDLE h) { return f->C_DeriveKey(h, nullptr, obj, &t, 1, &out); },
+         [&](CK_SESSION_HANDLE h) { return f->C_DeriveKey(h, &oaep, obj, &t, 1, &out); }, CKR_MECHANISM_INVALID},
+        {"C_SignInit", [&](CK_SESSION_HANDLE h) { return f->C_SignInit(h, nullptr, obj); },
+         [&](CK_SESSION_HANDLE h) { return f->C_SignInit(h, &oaep, obj); }, CKR_MECHANISM_INVALID},
+        {"C_GetAttributeValue", [&](CK_SESSION_HANDLE h) { return f->C_GetAttributeValue(h, obj, nullptr, 1); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GetAttributeValue(h, 0xBAD0BAD, &t, 1); }, CKR_OBJECT_HANDLE_INVALID},
+        {"C_GetObjectSize", [&](CK_SESSION_HANDLE h) { return f->C_GetObjectSize(h, obj, nullptr); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GetObjectSize(h, 0xBAD0BAD, &len); }, CKR_OBJECT_HANDLE_INVALID},
+    };
+    const SentToCard sent(*c.card);
+    for (const ArgCase& k : cases) {
+        INFO(k.name);
+        CHECK(k.bad_args(bad) == CKR_ARGUMENTS_BAD);
+        CHECK(k.bad_args(good) == CKR_ARGUMENTS_BAD);
+        CHECK(k.good_args(bad) == CKR_SESSION_HANDLE_INVALID);
+        CHECK(k.good_args(good) == k.well_formed);
+    }
+    CHECK(out == CK_INVALID_HANDLE);
+    CHECK(out2 == CK_INVALID_HANDLE);
+    CHECK(c.card->tries_left(false) == 3);
+    // C_InitToken: the slot's counterpart of a session.
+    CHECK(f->C_InitToken(c.slots[0], buf, 4, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(f->C_InitToken(99, buf, 4, nullptr) == CKR_ARGUMENTS_BAD);
+    CHECK(f->C_InitToken(99, buf, 4, reinterpret_cast<CK_UTF8CHAR_PTR>(label.data())) == CKR_SLOT_ID_INVALID);
+    CHECK(f->C_InitToken(c.slots[0], buf, 4, reinterpret_cast<CK_UTF8CHAR_PTR>(label.data())) ==
+          CKR_TOKEN_WRITE_PROTECTED);
+
+    // Before C_Initialize, even bad arguments are answered CKR_CRYPTOKI_NOT_INITIALIZED.
+    REQUIRE(f->C_Finalize(nullptr) == CKR_OK);
+    for (const ArgCase& k : cases) {
+        INFO(k.name);
+        CHECK(k.bad_args(good) == CKR_CRYPTOKI_NOT_INITIALIZED);
+    }
+    CHECK(f->C_InitToken(0, buf, 4, nullptr) == CKR_CRYPTOKI_NOT_INITIALIZED);
 }

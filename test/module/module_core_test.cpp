@@ -717,7 +717,10 @@ TEST_CASE("module: read-write sessions open, and every write is refused", "[modu
     CHECK(c.f->C_SetAttributeValue(s, objects[0], &label, 1) == CKR_TOKEN_WRITE_PROTECTED);
     CK_MECHANISM gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
-    CHECK(c.f->C_GenerateKeyPair(s, &gen, nullptr, 0, nullptr, 0, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
+    CK_ULONG bits = 2048;
+    CK_ATTRIBUTE pub_t{CKA_MODULUS_BITS, &bits, sizeof bits};
+    CK_ATTRIBUTE priv_t{CKA_SIGN, &yes, sizeof yes};
+    CHECK(c.f->C_GenerateKeyPair(s, &gen, &pub_t, 1, &priv_t, 1, &pub, &priv) == CKR_TOKEN_WRITE_PROTECTED);
     std::string so_pin = kAuthPin;
     std::string tlabel = padded("x", 32);
     CHECK(c.f->C_InitToken(c.slots[0], utf8(so_pin), so_pin.size(), utf8(tlabel)) == CKR_TOKEN_WRITE_PROTECTED);

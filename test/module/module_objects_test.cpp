@@ -945,9 +945,12 @@ TEST_CASE("module: objects: nothing can be written to a token", "[objects]") {
     CHECK(f->C_DestroyObject(s, priv) == CKR_TOKEN_WRITE_PROTECTED);
     CHECK(f->C_CopyObject(s, cert, &t, 1, &out) == CKR_TOKEN_WRITE_PROTECTED);
     CK_MECHANISM aes{CKM_AES_KEY_GEN, nullptr, 0};
-    CHECK(f->C_GenerateKey(s, &aes, nullptr, 0, &out) == CKR_TOKEN_WRITE_PROTECTED);
+    CK_ULONG key_len = 32, bits = 2048;
+    CK_ATTRIBUTE aes_t{CKA_VALUE_LEN, &key_len, sizeof key_len};
+    CHECK(f->C_GenerateKey(s, &aes, &aes_t, 1, &out) == CKR_TOKEN_WRITE_PROTECTED);
     CK_MECHANISM rsa{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
-    CHECK(f->C_GenerateKeyPair(s, &rsa, nullptr, 0, nullptr, 0, &out, &out2) == CKR_TOKEN_WRITE_PROTECTED);
+    CK_ATTRIBUTE pub_t{CKA_MODULUS_BITS, &bits, sizeof bits};
+    CHECK(f->C_GenerateKeyPair(s, &rsa, &pub_t, 1, &t, 1, &out, &out2) == CKR_TOKEN_WRITE_PROTECTED);
     CHECK(out == CK_INVALID_HANDLE);
     CHECK(out2 == CK_INVALID_HANDLE);
 
