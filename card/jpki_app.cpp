@@ -128,6 +128,18 @@ bool JpkiSession::key_usable(KeyRef key) {
     throw_for_sw(r.sw(), "post-reset check");
 }
 
+PssProbe JpkiSession::probe_pss(KeyRef key) {
+    const KeyInfo& info = app_.key_info(key);
+    select_application();
+    select_ef(info.key_ef);  // P2=80 (the current EF), which every card takes: 6A86 is about P1
+    const ResponseApdu r = app_.channel_.transmit(cmd::compute_signature(
+        static_cast<std::uint8_t>(SignScheme::PssSha256Hash), cmd::kP2CurrentEf, Bytes(32, 0x00),
+        static_cast<std::uint32_t>(info.signature_size)));
+    if (r.sw() == sw::kWrongP1P2) return PssProbe::Refused;
+    if (r.ok()) return PssProbe::Works;
+    return PssProbe::Unknown;
+}
+
 bool JpkiSession::any_key_usable() {
     return (sent_[index(PinRef::Auth)] && key_usable(KeyRef::Auth)) ||
            (sent_[index(PinRef::Sign)] && key_usable(KeyRef::Sign));
@@ -396,6 +408,10 @@ void JpkiApp::change_pin(const Pin& old_pin, const Pin& new_pin) {
         s.change_reference_data(new_pin);
         s.finish();
     });
+}
+
+PssProbe JpkiApp::probe_pss(KeyRef key) {
+    return measured("pss-probe", [&] { return open().probe_pss(key); });
 }
 
 int JpkiApp::pin_tries_left(PinRef ref) {

@@ -41,6 +41,15 @@ enum class SignScheme : std::uint8_t {
     PssSha256Hash = 0x04,  // data is a SHA-256 hash, signed RSASSA-PSS by the card
 };
 
+// What a card said to a PSS signature request sent while no PIN is verified (it costs no
+// try): a card that checks P1 before the security status answers 6A86 when it has no PSS
+// mode, and 6982 when it has one, or when it checks the security status first.
+enum class PssProbe {
+    Refused,  // 6A86: no PSS mode
+    Unknown,  // 6982, or anything else: nothing learned (the self-check still guards)
+    Works,    // 9000: a signature came out (another program left the card unlocked)
+};
+
 // Where a PIN about to be sent comes from.
 struct PinSource {
     enum class Kind {
@@ -111,6 +120,7 @@ private:
     std::uint16_t empty_verify(PinRef ref);
     void lock_card();
     bool key_usable(KeyRef key);
+    PssProbe probe_pss(KeyRef key);
     void refuse_if_stale(PinRef ref, PinSource source, int tries);
     bool any_key_usable();
 
@@ -149,6 +159,8 @@ public:
     // VERIFY, sign, lock again. The key's PIN must match (`pin.ref()`).
     Bytes sign(const Pin& pin, KeyRef key, SignScheme scheme, const Bytes& input,
                PinSource source = PinSource::typed());
+    // A PSS signature request without a PIN (see PssProbe), over an all-zero hash.
+    PssProbe probe_pss(KeyRef key);
     // How many times a reset by someone else was seen: a kept PIN belongs to one epoch.
     std::uint64_t epoch() const { return epoch_; }
     // What the card's profile says about a key (algorithm, size, PSS mode).

@@ -3,6 +3,7 @@
 #include "card/card_error.h"
 #include "common/scope_exit.h"
 #include "common/secure_memory.h"
+#include "common/trace.h"
 #include "crypto/digest.h"
 #include "crypto/keyed_hash.h"
 #include "pkcs11/mechanisms.h"
@@ -204,16 +205,34 @@ crypto::CertificateInfo CardState::parsed(const Bytes& der, const char* what) {
 std::shared_ptr<const std::vector<Object>> CardState::objects(TokenRole role, CK_SLOT_ID slot) {
     auto& cache = objects_[index(role)];
     const crypto::CertificateInfo* user = user_certificate(role);
-    if (cache && cache->with_user == (user != nullptr) && cache->pss == pss_trust_) return cache->list;
+    const PssTrust pss = pss_trust();
+    if (cache && cache->with_user == (user != nullptr) && cache->pss == pss) return cache->list;
     auto fresh = std::make_unique<ObjectCache>();
     fresh->with_user = user != nullptr;
-    fresh->pss = pss_trust_;
+    fresh->pss = pss;
     const KeyInfo& k = key(role);
     const crypto::CertificateInfo ca = parsed(certificate(k.ca_certificate), "CA certificate on the card");
     fresh->list = std::make_shared<const std::vector<Object>>(
-        token_objects(slot, role, TokenCertificates{user, &ca}, k, signature_mechanisms(k, pss_trust_)));
+        token_objects(slot, role, TokenCertificates{user, &ca}, k, signature_mechanisms(k, pss)));
     cache = std::move(fresh);
     return cache->list;
+}
+
+PssTrust CardState::pss_trust() {
+    if (pss_probed_ || pss_trust_ == PssTrust::GivenUp) return pss_trust_;
+    const KeyRef probed = key(TokenRole::Auth).pss_mode ? KeyRef::Auth : KeyRef::Sign;
+    if (!app_.key_info(probed).pss_mode) return pss_trust_;  // the profile offers no PSS at all
+    pss_probed_ = true;  // once per card, whatever it answers
+    try {
+        if (app_.probe_pss(probed) == PssProbe::Refused) {
+            trace_line("card refused its PSS mode (6A86 without a PIN): PSS is not offered for this card");
+            give_up_pss();
+        }
+    } catch (const CardError& e) {
+        if (is_card_gone(e.code())) throw;
+        trace_line(std::string("PSS check: nothing learned (") + e.what() + ")");
+    }
+    return pss_trust_;
 }
 
 }  // namespace jpki::p11

@@ -90,9 +90,11 @@ public:
     std::shared_ptr<const std::vector<Object>> objects(TokenRole role, CK_SLOT_ID slot);
     // The user certificate of a token, parsed; null while it cannot be read (sign, logged out).
     const crypto::CertificateInfo* user_certificate(TokenRole role);
-    // Whether the card's PSS mode is trusted (it is until a signature fails its self-check
-    // or the card refuses the mode).
-    PssTrust pss_trust() const { return pss_trust_; }
+    // Whether the card's PSS mode is trusted: it is until the card refuses the mode or a
+    // signature fails its self-check. Asked first (before any mechanism is shown), the card is
+    // sent one PSS request without a PIN: a card that answers 6A86 has no PSS mode, so PSS is
+    // never offered for it (see JpkiApp::probe_pss).
+    PssTrust pss_trust();
     void give_up_pss() { pss_trust_ = PssTrust::GivenUp; }
     // Forget every PIN (wiped). Used on removal and finalize.
     void wipe() noexcept;
@@ -136,6 +138,7 @@ private:
     struct ObjectCache;
     std::unique_ptr<ObjectCache> objects_[2];
     PssTrust pss_trust_ = PssTrust::Trusted;
+    bool pss_probed_ = false;
 };
 
 }  // namespace jpki::p11

@@ -73,9 +73,11 @@ Bytes sign_on_card(const SessionCall& c, SignOperation& op, const Bytes& data_or
             if (e.code() == CardErrc::PinIncorrect || e.code() == CardErrc::PinBlocked || e.code() == CardErrc::StalePin)
                 fail(CKR_USER_NOT_LOGGED_IN);
             if (pss && e.code() == CardErrc::WrongP1P2) {
+                // C_Sign may not answer CKR_MECHANISM_INVALID (PKCS#11 5.12); the next
+                // C_SignInit with PSS does.
                 trace_line("card refused its PSS mode (P1=04): PSS is no longer offered for this card");
                 card.give_up_pss();
-                fail(CKR_MECHANISM_INVALID);
+                fail(CKR_FUNCTION_FAILED);
             }
             throw;
         }

@@ -51,9 +51,14 @@ fail() {
 }
 
 # signatures LOG: the COMPUTE DIGITAL SIGNATURE lines of a simulated card's APDU log, without
-# the module's lock check (after its first card reset, and before sending a kept PIN): a
-# signature request over an all-zero DigestInfo that a locked card must answer 6982.
-signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE '^80 2A 00 80 Lc=51 -> 6982 ' || true; }; }
+# the module's probes, which no PIN precedes: the lock check (after its first card reset, and
+# before sending a kept PIN), a request over an all-zero DigestInfo that a locked card must
+# answer 6982; and the PSS check (once per card), a PSS request over an all-zero hash that a
+# card answers 6982, or 6A86 when it has no PSS mode.
+signatures() {
+  { grep -E '^80 2A ' "$1" || true; } |
+    { grep -vE '^80 2A 00 80 Lc=51 -> 6982 |^80 2A 04 80 Lc=32 -> (6982|6A86) ' || true; }
+}
 
 finish() { echo "$passed passed, 0 failed"; }
 

@@ -116,14 +116,6 @@ std::string reader_name(ModuleWorld& w, int reader) {
     return w.readers.snapshot().at(static_cast<std::size_t>(reader)).name;
 }
 
-// The commands in a card's log with instruction byte `ins` that `match` (given the whole line).
-template <class Match>
-std::size_t count_commands(const sim::JpkiCard& card, std::uint8_t ins, Match match) {
-    std::size_t n = 0;
-    for (const auto& l : card.log())
-        if (l.header.size() == 4 && l.header[1] == ins && match(l)) ++n;
-    return n;
-}
 
 // VERIFY commands without data in a card's log: PIN counter reads (they cost no try).
 std::size_t empty_verify_count(const sim::JpkiCard& card) {

@@ -77,6 +77,15 @@ struct TwoCards : ModuleWorld {
     std::vector<CK_SLOT_ID> slots;
 };
 
+// The commands in a card's log with instruction byte `ins` that `match` (given the whole line).
+template <class Match>
+std::size_t count_commands(const sim::JpkiCard& card, std::uint8_t ins, Match match) {
+    std::size_t n = 0;
+    for (const auto& l : card.log())
+        if (l.header.size() == 4 && l.header[1] == ins && match(l)) ++n;
+    return n;
+}
+
 // What a card is sent from the moment this is made, read from its APDU log: every command, and
 // the PIN presentations among them (VERIFY with data).
 class SentToCard {

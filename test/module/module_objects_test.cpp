@@ -1688,27 +1688,58 @@ TEST_CASE("module: objects: a card whose PSS signatures fail the self-check lose
     }
 }
 
-TEST_CASE("module: objects: a card without a PSS mode loses PSS when it refuses it", "[objects]") {
+TEST_CASE("module: objects: a card without a PSS mode that says so before a PIN never shows PSS", "[objects]") {
+    sim::CardConfig config = card_config(1);
+    config.pss = false;  // and it looks at P1 before the security status: 6A86 without a PIN
+    OneCard c(config);
+    CK_FUNCTION_LIST_PTR f = c.f;
+    // Before any mechanism is shown, one PSS request without a PIN: 6A86.
+    const SentToCard sent(*c.card);
+    CHECK(mechanism_list(f, c.slots[0]).size() == 11);
+    CHECK(sent.pins() == 0);
+    CHECK(count_commands(*c.card, 0x2A, [](const sim::LoggedApdu& l) { return l.sw == 0x6A86; }) == 1);
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
+    check_pss_gone(c, s, priv);
+    CHECK(c.card->tries_left(false) == 3);
+    // Once per card: nothing more is asked.
+    mechanism_list(f, c.slots[1]);
+    CHECK(count_commands(*c.card, 0x2A, [](const sim::LoggedApdu& l) { return l.sw == 0x6A86; }) == 1);
+}
+
+TEST_CASE("module: objects: a card with a PSS mode answers the PSS check 6982 and keeps PSS", "[objects]") {
+    OneCard c;
+    CHECK(mechanism_list(c.f, c.slots[0]).size() == 13);
+    CHECK(count_commands(*c.card, 0x2A, [](const sim::LoggedApdu& l) { return l.header[2] == 0x04 && l.sw == 0x6982; }) ==
+          1);
+    CHECK_FALSE(c.card->auth_verified());
+}
+
+TEST_CASE("module: objects: a card without a PSS mode that checks the PIN first loses PSS when it refuses it",
+          "[objects]") {
     sim::CardConfig config = card_config(1);
     config.pss = false;
+    config.security_before_p1 = true;  // the PSS check learns nothing: 6982
     OneCard c(config);
     CK_FUNCTION_LIST_PTR f = c.f;
     CK_SESSION_HANDLE s = c.logged_in_auth_session();
     const CK_OBJECT_HANDLE priv = only(f, s, CKO_PRIVATE_KEY);
     CHECK(mechanism_list(f, c.slots[0]).size() == 13);
 
+    // C_Sign answers a code PKCS#11 lists for it; the next C_SignInit with PSS is refused.
     SECTION("first thing signed") {
         PssMech m(CKM_RSA_PKCS_PSS);
-        CHECK(sign_rv(f, s, m.get(), priv, sha256(message(5))) == CKR_MECHANISM_INVALID);
+        CHECK(sign_rv(f, s, m.get(), priv, sha256(message(5))) == CKR_FUNCTION_FAILED);
         CHECK_FALSE(c.card->auth_verified());
         check_pss_gone(c, s, priv);
     }
     SECTION("after a PKCS#1 signature") {
         sign(f, s, CKM_SHA1_RSA_PKCS, priv, message(5));
         PssMech m(CKM_SHA256_RSA_PKCS_PSS);
-        CHECK(sign_rv(f, s, m.get(), priv, message(5)) == CKR_MECHANISM_INVALID);
+        CHECK(sign_rv(f, s, m.get(), priv, message(5)) == CKR_FUNCTION_FAILED);
         check_pss_gone(c, s, priv);
     }
+    CHECK(c.card->tries_left(false) == 3);
 }
 
 // =============================================================================================

@@ -496,6 +496,7 @@ JpkiCard::Response JpkiCard::change_reference_data(const Bytes& c) {
 JpkiCard::Response JpkiCard::sign(const Bytes& c) {
     const Parsed p = parse(c);
     const std::uint8_t p1 = c[2], p2 = c[3];
+    if (config_.security_before_p1 && !auth_ok_ && !sign_ok_) return 0x6982;
     if (p1 > 0x05) return 0x6A86;
     if ((p1 == 0x04 || p1 == 0x05) && !config_.pss) return 0x6A86;
     if (df_ != Df::Jpki) return 0x6A88;

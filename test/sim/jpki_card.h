@@ -26,6 +26,7 @@ struct CardConfig {
     bool sfi_verify = true;               // accepts VERIFY P2=98/9B
     bool sfi_sign = true;                 // accepts sign P2=97/9A
     bool pss = true;                      // P1=04/05 implemented (else 6A86)
+    bool security_before_p1 = false;      // sign: 6982 before looking at P1 while no PIN is verified
     int pss_salt_length = 32;
     std::uint16_t blocked_verify_sw = 0x6984;  // VERIFY with data on a blocked PIN
     bool t0_get_response = false;         // answer data as 61xx + GET RESPONSE (T=0 style)
