@@ -10,8 +10,8 @@
 # MODE says which simulated card the harness started, and so what must happen:
 #   pss     a card with a working PSS mode: everything works; RSA-PSS (pkeyutl, TLS 1.3, TLS 1.2
 #           with OpenSSL's default signature algorithms) is made on the card (80 2A 04 97).
-#   nopss   a card refusing PSS (--sim-arg --no-pss, 6A86): PKCS#1 v1.5 signatures work; PSS
-#           fails with libp11's "Mechanism invalid" (C_Sign -> CKR_MECHANISM_INVALID), and so do
+#   nopss   a card refusing PSS after the PIN (--no-pss --security-before-p1: 6A86): PKCS#1 v1.5 signatures work; PSS
+#           fails with libp11's "Mechanism invalid" (C_Sign -> CKR_FUNCTION_FAILED), and so do
 #           TLS 1.3 and TLS 1.2 with the default signature algorithms (OpenSSL prefers RSA-PSS,
 #           libp11 has no fallback); TLS 1.2 with -client_sigalgs RSA+SHA256:RSA+SHA384:RSA+SHA512
 #           works (PKCS#1 v1.5, P1=00).
@@ -19,7 +19,7 @@
 #
 # Runs inside the harness with one card (CTest does this), e.g.
 #   test/harness/pcsc-harness.sh --cards 1 --pki build/test-pki --sim build/test/sim/jpki-sim \
-#     --sim-arg --no-pss -- test/integration/openssl_engine_test.sh nopss
+#     --sim-arg --no-pss --sim-arg --security-before-p1 -- test/integration/openssl_engine_test.sh nopss
 # Prints one "ok: ..." line per check and "N passed, 0 failed" at the end; the first failing
 # check prints what it saw and exits 1. The wrong-PIN check (last) costs one auth PIN try, the
 # right PIN after it resets the counter.
@@ -159,10 +159,10 @@ pss)
 nopss)
   failed_status pss "RSA-PSS on a card refusing PSS"
   grep -q 'Mechanism invalid' "$tmp/pss.out" || fail "pss: no libp11 'Mechanism invalid' error" "$tmp/pss.out"
-  grep -q 'C_Sign -> CKR_MECHANISM_INVALID' "$tmp/pss.trace" || fail "pss: the trace lacks 'C_Sign -> CKR_MECHANISM_INVALID'" "$tmp/pss.trace"
+  grep -q 'C_Sign -> CKR_FUNCTION_FAILED' "$tmp/pss.trace" || fail "pss: the trace lacks 'C_Sign -> CKR_FUNCTION_FAILED'" "$tmp/pss.trace"
   [[ -s $tmp/pss.sign ]] && ! grep -vqE '^80 2A 04 [0-9A-F]{2} Lc=32 -> 6A86 ' "$tmp/pss.sign" ||
     fail "pss: expected only PSS-mode signature APDUs (80 2A 04) answered 6A86" "$tmp/pss.apdu"
-  ok "openssl pkeyutl -sign RSA-PSS on a card refusing PSS fails: '$(grep -m1 -o 'error:[^:]*:PKCS#11 module:[^:]*:Mechanism invalid' "$tmp/pss.out")' (C_Sign -> CKR_MECHANISM_INVALID); card: $(paste -sd';' "$tmp/pss.sign")"
+  ok "openssl pkeyutl -sign RSA-PSS on a card refusing PSS fails: '$(grep -m1 -o 'error:[^:]*:PKCS#11 module:[^:]*:Mechanism invalid' "$tmp/pss.out")' (C_Sign -> CKR_FUNCTION_FAILED); card: $(paste -sd';' "$tmp/pss.sign")"
   ;;
 esac
 
@@ -212,8 +212,8 @@ handshake_ok() {
   card_cert_ok "$name" "$tmp/$name.page" "$vers" "$sigtype" "${files[@]}"
 }
 
-# refused NAME: s_client failed in its CertificateVerify with libp11's "Mechanism invalid" (the
-# module's C_Sign -> CKR_MECHANISM_INVALID after the card's 6A86), and the server finished no
+# refused NAME: s_client failed in its CertificateVerify with libp11's "Mechanism invalid" (after
+# the module's C_Sign -> CKR_FUNCTION_FAILED on the card's 6A86), and the server finished no
 # handshake (internal_error alert from the client instead).
 refused() {
   local name=$1 files=("$tmp/$1.txt" "$tmp/$1.srv" "$tmp/$1.apdu")
@@ -221,7 +221,7 @@ refused() {
   grep -q 'PKCS#11 module:ERR_CKR_error:Mechanism invalid' "$tmp/$name.txt" ||
     fail "$name: no libp11 'Mechanism invalid' error" "${files[@]}"
   grep -q 'tls_construct_cert_verify' "$tmp/$name.txt" || fail "$name: the failure is not in tls_construct_cert_verify" "${files[@]}"
-  grep -q 'C_Sign -> CKR_MECHANISM_INVALID' "$tmp/$name.trace" || fail "$name: the trace lacks 'C_Sign -> CKR_MECHANISM_INVALID'" "$tmp/$name.trace"
+  grep -q 'C_Sign -> CKR_FUNCTION_FAILED' "$tmp/$name.trace" || fail "$name: the trace lacks 'C_Sign -> CKR_FUNCTION_FAILED'" "$tmp/$name.trace"
   [[ -s $tmp/$name.page ]] && fail "$name: the client got the server's page anyway" "${files[@]}"
   # The client's Certificate precedes its CertificateVerify, so s_server has checked the chain
   # (depth=0 ... verify return:1): what must not happen is a finished handshake.

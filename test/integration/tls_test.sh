@@ -6,11 +6,16 @@
 # MODE says which simulated card the harness started, and so what must happen:
 #   pss     a card with a working PSS mode: TLS 1.3 and TLS 1.2 succeed with an on-card RSA-PSS
 #           CertificateVerify (80 2A 04 97 -> 9000), TLS 1.2 restricted to PKCS#1 v1.5 too.
-#   nopss   a card refusing PSS (--sim-arg --no-pss, 6A86): TLS 1.3 fails on the client with
-#           "PKCS #11 unsupported feature"; so does TLS 1.2 with GnuTLS' default priorities
-#           (GnuTLS prefers RSA-PSS there as well, and each gnutls-cli is a fresh process for
-#           which the module still offers PSS); TLS 1.2 without the RSA-PSS signature algorithms
-#           succeeds with PKCS#1 v1.5 (P1=00).
+#   pssless a card without a PSS mode that says so before a PIN (--sim-arg --no-pss: 6A86 to the
+#           module's PSS check): the module never offers PSS, so GnuTLS sends no certificate in
+#           TLS 1.3 (which needs RSA-PSS) and the server refuses the handshake, with no PIN
+#           sent; TLS 1.2 with GnuTLS' default priorities succeeds with PKCS#1 v1.5 (P1=00).
+#   nopss   a card refusing PSS only after the PIN (--no-pss --security-before-p1: the check
+#           learns nothing): TLS 1.3 fails on the client with "PKCS #11 error." (C_Sign ->
+#           CKR_FUNCTION_FAILED); so does TLS 1.2 with GnuTLS' default priorities (GnuTLS
+#           prefers RSA-PSS there as well, and each gnutls-cli is a fresh process for which the
+#           module still offers PSS); TLS 1.2 without the RSA-PSS signature algorithms succeeds
+#           with PKCS#1 v1.5 (P1=00).
 #   salt20  a card whose PSS salt is 20 (--sim-arg --pss-salt --sim-arg 20): the module's
 #           self-check refuses the signature, the client fails with "PKCS #11 error in device";
 #           TLS 1.2 as for nopss.
@@ -18,7 +23,7 @@
 #
 # Runs inside the harness with one card (CTest does this), e.g.
 #   test/harness/pcsc-harness.sh --cards 1 --pki build/test-pki --sim build/test/sim/jpki-sim \
-#     --sim-arg --no-pss -- test/integration/tls_test.sh nopss
+#     --sim-arg --no-pss --sim-arg --security-before-p1 -- test/integration/tls_test.sh nopss
 # Prints one "ok: ..." line per check and "N passed, 0 failed" at the end; the first failing
 # check prints what it saw and exits 1.
 #
@@ -109,8 +114,8 @@ refused() {
 
 # ---------------------------------------------------------------------------------------------
 MODE=${1:-}
-[[ $MODE == pss || $MODE == nopss || $MODE == salt20 ]] ||
-  { echo "usage: tls_test.sh pss|nopss|salt20 (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
+[[ $MODE == pss || $MODE == pssless || $MODE == nopss || $MODE == salt20 ]] ||
+  { echo "usage: tls_test.sh pss|pssless|nopss|salt20 (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} ]] ||
   { echo "tls_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
 need_tools gnutls-cli openssl mkfifo timeout stdbuf
@@ -147,12 +152,23 @@ pss)
     fail "TLS 1.3: no '80 2A 04 97 Lc=32 -> 9000 len=256' in the APDU log" "$tmp/tls13.apdu"
   ok "TLS 1.3, gnutls-cli: $desc; s_server verified the client certificate CN=$CN (= card1/auth_cert.der), peer signature RSA-PSS/SHA256; card: $(paste -sd';' "$tmp/tls13.sign")"
   ;;
+pssless)
+  ((rc != 0 && rc != 124)) || fail "TLS 1.3: gnutls-cli exit status $rc, expected a failure" "$tmp/tls13.out" "$tmp/tls13.srv"
+  grep -qx -- '- No certificate was sent to peer' "$tmp/tls13.txt" ||
+    fail "TLS 1.3: gnutls-cli sent a certificate the card cannot sign for" "$tmp/tls13.out" "$tmp/tls13.trace"
+  grep -q 'PSS is not offered for this card' "$tmp/tls13.trace" ||
+    fail "TLS 1.3: the trace lacks the PSS check's result" "$tmp/tls13.trace"
+  grep -qE '^80 2A 04 80 Lc=32 -> 6A86 ' "$tmp/tls13.apdu" || fail "TLS 1.3: no PSS check (80 2A 04 80 -> 6A86)" "$tmp/tls13.apdu"
+  sign_apdus tls13
+  [[ -s $tmp/tls13.sign ]] && fail "TLS 1.3: a signature was asked of the card" "$tmp/tls13.sign"
+  ok "TLS 1.3 on a card without PSS: the module's PSS check (80 2A 04 80 -> 6A86, no PIN) withdrew PSS, so gnutls-cli sent no certificate ('- No certificate was sent to peer') and no signature was asked of the card (GnuTLS still logs in to find the key); the server refused the handshake"
+  ;;
 nopss)
-  refused tls13 "PKCS #11 unsupported feature" "$rc"
+  refused tls13 "PKCS #11 error." "$rc"
   one_sign tls13 04 6A86
-  grep -q 'card refused its PSS mode (P1=04)' "$tmp/tls13.trace" && grep -q 'C_Sign -> CKR_MECHANISM_INVALID' "$tmp/tls13.trace" ||
-    fail "TLS 1.3: the trace lacks the PSS refusal / CKR_MECHANISM_INVALID" "$tmp/tls13.trace"
-  ok "TLS 1.3 on a card refusing PSS: gnutls-cli fails with '*** Fatal error: PKCS #11 unsupported feature' (C_Sign -> CKR_MECHANISM_INVALID, card: $(paste -sd';' "$tmp/tls13.sign")); s_server got alert internal_error and no client certificate"
+  grep -q 'card refused its PSS mode (P1=04)' "$tmp/tls13.trace" && grep -q 'C_Sign -> CKR_FUNCTION_FAILED' "$tmp/tls13.trace" ||
+    fail "TLS 1.3: the trace lacks the PSS refusal / CKR_FUNCTION_FAILED" "$tmp/tls13.trace"
+  ok "TLS 1.3 on a card refusing PSS after the PIN: gnutls-cli fails with '*** Fatal error: PKCS #11 error.' (C_Sign -> CKR_FUNCTION_FAILED, card: $(paste -sd';' "$tmp/tls13.sign")); s_server got alert internal_error and no client certificate"
   ;;
 salt20)
   refused tls13 "PKCS #11 error in device" "$rc"
@@ -172,12 +188,18 @@ pss)
   one_sign tls12 04 9000
   ok "TLS 1.2, gnutls-cli: $desc; s_server verified the client certificate CN=$CN, peer signature RSA-PSS/SHA256; card: $(paste -sd';' "$tmp/tls12.sign")"
   ;;
+pssless)
+  ((rc == 0)) || fail "TLS 1.2: gnutls-cli failed (exit status $rc)" "$tmp/tls12.out" "$tmp/tls12.srv" "$tmp/tls12.trace"
+  handshake_ok tls12 TLS1.2 RSA
+  one_sign tls12 00 9000
+  ok "TLS 1.2 with GnuTLS' default priorities on a card without PSS: $desc; GnuTLS saw no RSA-PSS mechanism and signed PKCS#1 v1.5; card: $(paste -sd';' "$tmp/tls12.sign")"
+  ;;
 nopss)
   # Each gnutls-cli process loads the module afresh: it offers CKM_RSA_PKCS_PSS until the
   # card refuses it, and GnuTLS picks RSA-PSS for TLS 1.2 as well, without a fallback.
-  refused tls12 "PKCS #11 unsupported feature" "$rc"
+  refused tls12 "PKCS #11 error." "$rc"
   one_sign tls12 04 6A86
-  ok "TLS 1.2 with default priorities on a card refusing PSS: GnuTLS still picks RSA-PSS and fails the same way ('*** Fatal error: PKCS #11 unsupported feature'); no client certificate accepted"
+  ok "TLS 1.2 with default priorities on a card refusing PSS after the PIN: GnuTLS still picks RSA-PSS and fails the same way ('*** Fatal error: PKCS #11 error.'); no client certificate accepted"
   ;;
 salt20)
   refused tls12 "PKCS #11 error in device" "$rc"

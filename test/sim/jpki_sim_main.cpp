@@ -64,6 +64,7 @@ void usage() {
                  "  --no-sign-cert         a card issued under 15: no signature certificate/key\n"
                  "  --no-sfi               refuse the short-EF forms of VERIFY and sign (6A86)\n"
                  "  --no-pss               refuse sign P1=04/05 (6A86)\n"
+                 "  --security-before-p1   sign: 6982 while no PIN is verified, before looking at P1\n"
                  "  --pss-salt N           PSS salt length (default 32)\n"
                  "  --blocked-sw HEX       VERIFY answer on a blocked PIN (default 6984)\n"
                  "  --t0                   answer data with 61xx + GET RESPONSE\n"
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
             else if (a == "--no-sign-cert") config.has_sign_cert = false;
             else if (a == "--no-sfi") config.sfi_verify = config.sfi_sign = false;
             else if (a == "--no-pss") config.pss = false;
+            else if (a == "--security-before-p1") config.security_before_p1 = true;
             else if (a == "--pss-salt") config.pss_salt_length = std::stoi(next());
             else if (a == "--blocked-sw") config.blocked_verify_sw = static_cast<std::uint16_t>(std::stoul(next(), nullptr, 16));
             else if (a == "--t0") config.t0_get_response = true;
