@@ -55,10 +55,8 @@ fail() {
 # before sending a kept PIN), a request over an all-zero DigestInfo that a locked card must
 # answer 6982; and the PSS check (once per card), a PSS request over an all-zero hash that a
 # card answers 6982, or 6A86 when it has no PSS mode.
-signatures() {
-  { grep -E '^80 2A ' "$1" || true; } |
-    { grep -vE '^80 2A 00 80 Lc=51 -> 6982 |^80 2A 04 80 Lc=32 -> (6982|6A86) ' || true; }
-}
+PROBES_RE='^80 2A 00 80 Lc=51 -> 6982 |^80 2A 04 80 Lc=32 -> (6982|6A86) '
+signatures() { { grep -E '^80 2A ' "$1" || true; } | { grep -vE "$PROBES_RE" || true; }; }
 
 finish() { echo "$passed passed, 0 failed"; }
 

@@ -283,7 +283,7 @@ for spec in "auth|$AUTH_TOKEN;object=Authentication%20Key|$AUTH_PIN|97" \
   extra=""
   if [[ $kind == sign ]]; then
     # CKA_ALWAYS_AUTHENTICATE: p11tool's context-specific login right before the signature.
-    prev=$(grep -vE '^80 2A 00 80 Lc=51 -> 6982 ' "$tmp/test_sign_$kind.apdu" | grep -B1 -E '^80 2A ' | head -n 1 || true)
+    prev=$(grep -vE "$PROBES_RE" "$tmp/test_sign_$kind.apdu" | grep -B1 -E '^80 2A ' | head -n 1 || true)
     [[ $prev == "00 20 00 9B Lc=8 data=<redacted> -> 9000"* ]] ||
       fail "p11tool --test-sign (sign): the APDU before the signature is '$prev', expected the context-specific VERIFY 00 20 00 9B with the PIN" "$tmp/test_sign_$kind.apdu"
     extra=", preceded by '${prev%% len=*}' (context-specific login)"
