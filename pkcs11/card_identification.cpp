@@ -56,22 +56,21 @@ bool wait_for_identifications(std::chrono::milliseconds bound) {
     return all;
 }
 
-std::shared_ptr<Identification> Identification::start(std::shared_ptr<ReaderProvider> provider, std::string reader,
-                                                      unsigned long card_events, MutexMaker mutexes, Threads threads) {
+void Identification::begin(const std::shared_ptr<Identification>& id, std::shared_ptr<ReaderProvider> provider,
+                           std::string reader, unsigned long card_events, MutexMaker mutexes, Threads threads) {
     static std::once_flag atfork_once;
     std::call_once(atfork_once, [] { pthread_atfork(before_fork, after_fork_parent, after_fork_child); });
-    auto id = std::make_shared<Identification>();
     if (threads == Threads::NotAllowed) {
         id->run(*provider, reader, card_events, mutexes);
-        return id;
+        return;
     }
     auto finished = std::make_shared<std::atomic<bool>>(false);
     std::unique_lock<std::mutex> lock(g_workers_mutex);
     reap_finished(*g_workers);
     try {
-        std::thread t([id, provider, reader, card_events, mutexes, finished]() mutable {
-            id->run(*provider, reader, card_events, mutexes);
-            id.reset();
+        std::thread t([self = id, provider, reader, card_events, mutexes, finished]() mutable {
+            self->run(*provider, reader, card_events, mutexes);
+            self.reset();
             provider.reset();
             {
                 std::lock_guard<std::mutex> done(g_workers_mutex);
@@ -84,7 +83,6 @@ std::shared_ptr<Identification> Identification::start(std::shared_ptr<ReaderProv
         lock.unlock();
         id->run(*provider, reader, card_events, mutexes);
     }
-    return id;
 }
 
 void Identification::run(ReaderProvider& provider, const std::string& reader, unsigned long card_events,

@@ -26,11 +26,15 @@ public:
         bool transient = false;           // a failure worth another try later (busy, mute)
     };
 
-    // Starts identifying the card in reader `reader` (`card_events`: PC/SC's count then).
-    static std::shared_ptr<Identification> start(std::shared_ptr<ReaderProvider> provider, std::string reader,
-                                                 unsigned long card_events, MutexMaker mutexes, Threads threads);
+    // Made first (so that calls can wait for it before it runs), then begun: identifies the
+    // card in reader `reader` (`card_events`: PC/SC's count then), on a thread of its own, or
+    // here where threads are not allowed.
+    static void begin(const std::shared_ptr<Identification>& id, std::shared_ptr<ReaderProvider> provider,
+                      std::string reader, unsigned long card_events, MutexMaker mutexes, Threads threads);
     // Waits until done or `deadline`; true when done.
     bool wait_until(std::chrono::steady_clock::time_point deadline);
+    // When it began: every call about its reader waits for it until a bounded time after this.
+    std::chrono::steady_clock::time_point started() const { return started_; }
     bool done();
     // The result, once done (moved out).
     Result take();
@@ -38,6 +42,7 @@ public:
 private:
     void run(ReaderProvider& provider, const std::string& reader, unsigned long card_events,
              const MutexMaker& mutexes) noexcept;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::mutex mutex_;
     std::condition_variable finished_;
     bool done_ = false;

@@ -67,21 +67,23 @@ void ModuleState::refresh(std::unique_lock<Mutex>& lock, IdentifyCards which) {
         if (which.slot >= slots.slots().size()) return;  // the caller reports the bad slot
         only_reader = slots.slots()[which.slot].reader;
     }
-    // New cards: each identified once (calls meanwhile see its slots without a token, and get
-    // a slot event when it is there). This call waits for them, with the module lock released,
-    // for a bounded time only; a card not done by then is attached by a later call.
-    std::vector<std::shared_ptr<Identification>> mine;
+    // New cards: each identified once. Every call about its reader, whichever thread started
+    // it, waits for it with the module lock released, until a bounded time after it began; a
+    // card not done by then shows without a token, and is attached by a later call, with a
+    // slot event.
     for (const SlotTable::Unidentified& u : slots.take_unidentified(only_reader)) {
+        auto id = std::make_shared<Identification>();
+        identifying.push_back({u, id});  // before the lock is released: other calls wait for it too
         lock.unlock();
-        auto id = Identification::start(provider, u.name, u.card_events, mutexes.maker(), threads);
+        Identification::begin(id, provider, u.name, u.card_events, mutexes.maker(), threads);
         lock.lock();
-        identifying.push_back({u, id});
-        mine.push_back(std::move(id));
     }
-    if (mine.empty()) return;
-    const auto deadline = std::chrono::steady_clock::now() + kIdentifyWait;
+    std::vector<std::shared_ptr<Identification>> awaited;
+    for (const auto& [u, id] : identifying)
+        if (!only_reader || u.reader == *only_reader) awaited.push_back(id);
+    if (awaited.empty()) return;
     lock.unlock();
-    for (const auto& id : mine) id->wait_until(deadline);
+    for (const auto& id : awaited) id->wait_until(id->started() + kIdentifyWait);
     lock.lock();
     settle_identifications();
 }

@@ -200,3 +200,21 @@ pem_is() {
   openssl x509 -in "$tmp/$1.pem" -outform der -out "$tmp/$1.der" 2>/dev/null </dev/null &&
     cmp -s "$tmp/$1.der" "$3"
 }
+
+# card_locked NAME READER: whether the card in READER (a reader name) signs with neither key
+# without a new VERIFY: opensc-tool (default driver, no card probing) selects the JPKI AP and
+# asks each key for a signature over an all-zero SHA-256 DigestInfo; both must answer 6982.
+# Output in $tmp/NAME.out.
+card_locked() {
+  local name=$1 reader=$2 index di sws
+  opensc-tool -l >"$tmp/$name.readers" 2>&1 || true
+  index=$(awk -v r="$reader" '$1 ~ /^[0-9]+$/ { n = $0; sub(/^[0-9]+ +(Yes|No) +/, "", n); sub(/ +$/, "", n)
+    if (n == r) print $1 }' "$tmp/$name.readers")
+  [[ -n $index ]] || fail "opensc-tool -l does not list '$reader'" "$tmp/$name.readers"
+  di=3031300D060960864801650304020105000420$(printf '%064d' 0)
+  must "$name" "opensc-tool on '$reader' failed" opensc-tool -c default --reader "$index" \
+    -s 00A4040C0AD392F000260100000001 -s "802A009733${di}00" -s "802A009A33${di}00"
+  sws=$(sed -nE 's/.*Received \(SW1=0x([0-9A-Fa-f]{2}), *SW2=0x([0-9A-Fa-f]{2})\).*/\1\2/p' "$tmp/$name.out" |
+    tr 'a-f' 'A-F' | paste -sd ' ' -)
+  [[ $sws == "9000 6982 6982" ]]
+}

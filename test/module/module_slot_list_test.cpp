@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <thread>
+#include <vector>
 
 using namespace jpki;
 using namespace jpki::test;
@@ -116,4 +117,17 @@ TEST_CASE("module: slots: a card slow to identify holds C_GetSlotList for a boun
     for (CK_SLOT_ID s; w.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &s, nullptr) == CKR_OK && events.size() < 8;)
         events.push_back(s);
     CHECK(std::find(events.begin(), events.end(), CK_SLOT_ID{2}) != events.end());
+}
+
+TEST_CASE("module: slots: threads listing at once all wait for the card one of them identifies", "[slots]") {
+    ModuleWorld w;
+    auto slowish = card_config(1);
+    slowish.apdu_latency_ms = 40;  // about half a second to identify: well inside the bound
+    w.add_card(1, slowish);
+    REQUIRE(w.f->C_Initialize(nullptr) == CKR_OK);
+    // As pkcs11-tool --test-threads does: several threads ask for the slots with a token at once.
+    std::vector<std::future<CK_ULONG>> listers;
+    for (int i = 0; i < 4; ++i)
+        listers.push_back(std::async(std::launch::async, [&] { return slot_count_length_query(w.f); }));
+    for (auto& l : listers) CHECK(l.get() == 2);  // no thread is told the reader is empty
 }
