@@ -1,5 +1,6 @@
 #include "crypto/certificate.h"
 
+#include "crypto/libctx.h"
 #include "crypto/openssl_ptr.h"
 
 #include <openssl/asn1.h>
@@ -46,8 +47,9 @@ Bytes bn_bytes(EVP_PKEY* key, const char* name) {
 
 X509Ptr parse(const Bytes& der) {
     const unsigned char* p = der.data();
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert) throw std::runtime_error("not an X.509 certificate");
+    X509Ptr cert(X509_new_ex(module_libctx(), nullptr));
+    X509* into = cert.get();
+    if (!cert || !d2i_X509(&into, &p, static_cast<long>(der.size()))) throw std::runtime_error("not an X.509 certificate");
     return cert;
 }
 
@@ -85,7 +87,9 @@ CertificateInfo parse_certificate(const Bytes& der) {
     const ASN1_BIT_STRING* bits = X509_get0_pubkey_bitstr(cert.get());
     if (bits) {
         info.public_key_sha1.resize(SHA_DIGEST_LENGTH);
-        SHA1(bits->data, static_cast<std::size_t>(bits->length), info.public_key_sha1.data());
+        if (EVP_Digest(bits->data, static_cast<std::size_t>(bits->length), info.public_key_sha1.data(), nullptr,
+                       evp_md(HashAlg::Sha1), nullptr) != 1)
+            throw std::runtime_error("SHA-1 of the public key");
     }
     return info;
 }

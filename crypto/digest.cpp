@@ -1,5 +1,6 @@
 #include "crypto/digest.h"
 
+#include "crypto/libctx.h"
 #include "crypto/openssl_ptr.h"
 
 #include <stdexcept>
@@ -39,17 +40,6 @@ std::size_t hash_size(HashAlg alg) {
     case HashAlg::Sha512: return 64;
     }
     return 0;
-}
-
-const EVP_MD* evp_md(HashAlg alg) {
-    switch (alg) {
-    case HashAlg::Sha1: return EVP_sha1();
-    case HashAlg::Sha224: return EVP_sha224();
-    case HashAlg::Sha256: return EVP_sha256();
-    case HashAlg::Sha384: return EVP_sha384();
-    case HashAlg::Sha512: return EVP_sha512();
-    }
-    return nullptr;
 }
 
 struct Digest::Context {

@@ -23,7 +23,6 @@ using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PK
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 
-const EVP_MD* evp_md(HashAlg alg);
 // The RSA public key of a DER certificate; throws std::runtime_error for anything else.
 EvpPkeyPtr rsa_public_key(const Bytes& certificate_der);
 

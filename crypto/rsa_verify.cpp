@@ -1,5 +1,6 @@
 #include "crypto/rsa_verify.h"
 
+#include "crypto/libctx.h"
 #include "crypto/openssl_ptr.h"
 
 #include <openssl/rsa.h>
@@ -8,7 +9,7 @@ namespace jpki::crypto {
 
 bool verify_pkcs1(const Bytes& certificate_der, const Bytes& data, const Bytes& signature) {
     EvpPkeyPtr key = rsa_public_key(certificate_der);
-    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(module_libctx(), key.get(), nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)
         return false;
     return EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), data.data(), data.size()) == 1;
@@ -16,7 +17,7 @@ bool verify_pkcs1(const Bytes& certificate_der, const Bytes& data, const Bytes& 
 
 bool verify_pss(const Bytes& certificate_der, const PssParams& params, const Bytes& hash, const Bytes& signature) {
     EvpPkeyPtr key = rsa_public_key(certificate_der);
-    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(module_libctx(), key.get(), nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(params.hash)) != 1 ||
