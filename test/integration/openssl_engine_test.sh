@@ -175,42 +175,14 @@ signatures "$tmp/nopin.apdu" | grep -q . && fail "nopin: the card signed" "$tmp/
 ok "no -passin and no PIN in the config (stdin /dev/null): libp11 prompts, reads nothing, 'No PIN code was entered'; no VERIFY with data, no signature"
 
 # ---- 5. TLS client authentication with s_client ----------------------------------------------
-# tls NAME S_SERVER_VERSION S_CLIENT_ARGS...: one connection; s_client (the card's key through
-# the engine, its certificate from card1/auth_cert.der) sends "GET / HTTP/1.0" and, with
-# -ign_eof, reads s_server's status page until the server closes. Everything in $tmp/NAME.out
-# (CRs removed in NAME.txt, the page alone in NAME.page), new APDUs in NAME.apdu. Sets rc.
+# tls NAME S_SERVER_VERSION S_CLIENT_ARGS...: s_client_tls with the card's key through the engine.
 tls() {
-  local name=$1 sver=$2 from
+  local name=$1 sver=$2
   shift 2
-  # No TLS 1.3 session tickets: s_client would print their hex dump into the middle of the page.
-  tls_server_start "$name" -naccept 1 -num_tickets 0 "$sver"
-  local cmd=(openssl s_client -connect "127.0.0.1:$PORT" -engine pkcs11 -keyform engine -key "$KEY_URL"
-    -pass "pass:$AUTH_PIN" -cert "$tmp/auth_cert.pem" -CAfile "$tmp/ca.pem" -verify_return_error
-    -verify_ip 127.0.0.1 -ign_eof "$@")
-  from=$(apdu_mark)
-  { printf '$ OPENSSL_CONF=engine.cnf'; printf ' %q' "${cmd[@]}"; printf ' <<< GET\n'; } >"$tmp/$name.out"
-  rc=0
-  printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=$tmp/engine.cnf JPKI_TRACE=$tmp/$name.trace \
-    timeout "$CMD_TIMEOUT" "${cmd[@]}" >>"$tmp/$name.out" 2>&1 || rc=$?
-  ((rc != 124)) || echo "(timed out after ${CMD_TIMEOUT}s)" >>"$tmp/$name.out"
-  tls_server_stop "$name"
-  new_apdus "$name" "$from"
-  tr -d '\r' <"$tmp/$name.out" >"$tmp/$name.txt"
-  sed -n '/^HTTP\/1.0 200 ok$/,$p' "$tmp/$name.txt" >"$tmp/$name.page"
+  s_client_tls "$name" "$tmp/engine.cnf" "$sver" -engine pkcs11 -keyform engine -key "$KEY_URL" \
+    -pass "pass:$AUTH_PIN" "$@"
 }
-
-# handshake_ok NAME VERSION SIGTYPE: s_client completed a VERSION (TLSv1.2, TLSv1.3) handshake,
-# verified the server (CA, IP) and got s_server's status page, which shows that the server
-# verified the card's certificate and a SIGTYPE signature (card_cert_ok).
-handshake_ok() {
-  local name=$1 vers=$2 sigtype=$3 files=("$tmp/$1.txt" "$tmp/$1.srv" "$tmp/$1.apdu")
-  ((rc == 0)) || fail "$name: s_client failed (exit status $rc)" "${files[@]}"
-  grep -q "^New, $vers, Cipher is " "$tmp/$name.txt" || fail "$name: no '$vers' handshake in s_client's output" "${files[@]}"
-  sed -n '/^HTTP\/1.0 200 ok$/q;p' "$tmp/$name.txt" | grep -q '^ *Verify return code: 0 (ok)' ||
-    fail "$name: s_client did not verify the server certificate" "${files[@]}"
-  grep -q '</HTML>' "$tmp/$name.page" || fail "$name: no complete status page from s_server" "${files[@]}"
-  card_cert_ok "$name" "$tmp/$name.page" "$vers" "$sigtype" "${files[@]}"
-}
+handshake_ok() { s_client_handshake_ok "$@"; }
 
 # refused NAME: s_client failed in its CertificateVerify with libp11's "Mechanism invalid" (after
 # the module's C_Sign -> CKR_FUNCTION_FAILED on the card's 6A86), and the server finished no
