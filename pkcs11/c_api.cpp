@@ -40,6 +40,12 @@ JPKI_EXPORT CK_RV C_GetInfo(CK_INFO_PTR info) { return guarded("C_GetInfo", [&] 
 JPKI_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (!list) return CKR_ARGUMENTS_BAD;
     *list = &jpki_function_list_2_40;
+    if (jpki::trace_enabled()) {
+        try {
+            jpki::trace_line("C_GetFunctionList -> CKR_OK: PKCS 11 2.40");
+        } catch (...) {
+        }
+    }
     return CKR_OK;
 }
 

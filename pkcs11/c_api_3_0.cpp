@@ -8,6 +8,8 @@
 #include "pkcs11/guarded.h"
 
 #include <cstring>
+#include <optional>
+#include <string>
 
 #define JPKI_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -65,6 +67,17 @@ constexpr CK_ULONG kInterfaceCount = sizeof g_interfaces / sizeof g_interfaces[0
 
 const CK_VERSION& version_of(const CK_INTERFACE& i) { return *static_cast<const CK_VERSION*>(i.pFunctionList); }
 
+// Which list a client took (the trace shows whether it came through 3.0 or 2.40).
+void trace_interface(const char* what, std::optional<CK_VERSION> version) noexcept {
+    if (!jpki::trace_enabled()) return;
+    try {
+        std::string line = what;
+        if (version) line += ": PKCS 11 " + std::to_string(version->major) + "." + std::to_string(version->minor);
+        jpki::trace_line(line);
+    } catch (...) {
+    }
+}
+
 }  // namespace
 
 JPKI_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count) {
@@ -93,7 +106,9 @@ JPKI_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, C
         if (version && (version->major != version_of(i).major || version->minor != version_of(i).minor)) continue;
         if ((i.flags & flags) != flags) continue;
         *found = &i;
+        trace_interface("C_GetInterface -> CKR_OK", version_of(i));
         return CKR_OK;
     }
+    trace_interface("C_GetInterface -> CKR_ARGUMENTS_BAD", std::nullopt);
     return CKR_ARGUMENTS_BAD;
 }

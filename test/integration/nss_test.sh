@@ -254,9 +254,12 @@ check_absent "card 1's APDU log contains a PIN" "$LOG" "${pats[@]}"
 for t in tls13 tls12 tls12p1 tls13auto; do
   [[ -s $tmp/$t.trace ]] || fail "JPKI_TRACE=$tmp/$t.trace produced no trace" "$tmp/$t.out"
   grep -q 'C_Login' "$tmp/$t.trace" || fail "the module's trace of $t has no C_Login" "$tmp/$t.trace"
+  # NSS takes the PKCS#11 3.0 interface when the module offers one, and never the 2.40 list.
+  grep -q '^jpki: C_GetInterface -> CKR_OK: PKCS 11 3.0$' "$tmp/$t.trace" && ! grep -q 'C_GetFunctionList' "$tmp/$t.trace" ||
+    fail "tstclnt ($t) did not load the module through C_GetInterface's PKCS 11 3.0 list only" "$tmp/$t.trace"
   sed -E 's/ [0-9]+\.[0-9]+ms$//' "$tmp/$t.trace" >>"$tmp/traces.notime"
 done
 check_absent "the module's traces of the TLS connections contain a PIN" "$tmp/traces.notime" "${pats[@]}"
-ok "card 1's APDU log ($(wc -l <"$LOG") lines, $n 'data=<redacted>') and the module's traces of the 4 TLS connections ($(wc -l <"$tmp/traces.notime") lines) never show a PIN: ${pats[*]}"
+ok "tstclnt loaded the module through C_GetInterface (PKCS 11 3.0) in all 4 TLS connections; card 1's APDU log ($(wc -l <"$LOG") lines, $n 'data=<redacted>') and the module's traces of the 4 TLS connections ($(wc -l <"$tmp/traces.notime") lines) never show a PIN: ${pats[*]}"
 
 finish

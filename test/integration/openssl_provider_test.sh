@@ -117,7 +117,9 @@ for spec in "auth|$AUTH_KEY|97|auth_cert" "sign|$SIGN_KEY|9A|sign_cert"; do
     must "${name}_verify" "the $kind key's $pad signature does not verify with card1/$cert.der" \
       openssl pkeyutl -verify -certin -inkey "$tmp/$cert.pem" -in "$tmp/data.sha256" -sigfile "$tmp/$name.sig" "${opts[@]}"
     signed_on_card "$name" "$p1" "$p2"
-    ok "pkeyutl -sign with the $kind key, $pad${opts[*]:2:4}: verifies with card1/$cert.der; card: $(cat "$tmp/$name.sign")"
+    grep -q '^jpki: C_GetInterface -> CKR_OK: PKCS 11 3.0$' "$tmp/$name.trace" ||
+      fail "$name: pkcs11-provider did not take the PKCS 11 3.0 interface" "$tmp/$name.trace"
+    ok "pkeyutl -sign with the $kind key (through the PKCS 11 3.0 interface), $pad (${opts[*]}): verifies with card1/$cert.der; card: $(cat "$tmp/$name.sign")"
   done
 done
 

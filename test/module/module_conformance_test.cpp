@@ -338,3 +338,55 @@ TEST_CASE("conformance: arguments are checked before the session and the token, 
     }
     CHECK(f->C_InitToken(0, buf, 4, nullptr) == CKR_CRYPTOKI_NOT_INITIALIZED);
 }
+
+// --- PSS parameters -------------------------------------------------------------------------
+
+TEST_CASE("conformance: C_SignInit and C_VerifyInit refuse PSS parameters the card cannot produce",
+          "[conformance]") {
+    OneCard c;
+    CK_FUNCTION_LIST_PTR f = c.f;
+    CK_SESSION_HANDLE s = c.logged_in_auth_session();
+    const auto priv = find(f, s, CKO_PRIVATE_KEY);
+    const auto pub = find(f, s, CKO_PUBLIC_KEY);
+    REQUIRE(priv.size() == 1);
+    REQUIRE(pub.size() == 1);
+    struct Params {
+        const char* what;
+        CK_RSA_PKCS_PSS_PARAMS p;
+        CK_ULONG len;
+        bool null;
+    };
+    const CK_ULONG n = sizeof(CK_RSA_PKCS_PSS_PARAMS);
+    const Params refused[] = {
+        {"hash SHA-1", {CKM_SHA_1, CKG_MGF1_SHA256, 32}, n, false},
+        {"hash SHA-384", {CKM_SHA384, CKG_MGF1_SHA256, 32}, n, false},
+        {"MGF1-SHA1", {CKM_SHA256, CKG_MGF1_SHA1, 32}, n, false},
+        {"MGF1-SHA512", {CKM_SHA256, CKG_MGF1_SHA512, 32}, n, false},
+        {"salt 0", {CKM_SHA256, CKG_MGF1_SHA256, 0}, n, false},
+        {"salt 20", {CKM_SHA256, CKG_MGF1_SHA256, 20}, n, false},
+        {"salt 222", {CKM_SHA256, CKG_MGF1_SHA256, 222}, n, false},
+        {"a short ulParameterLen", {CKM_SHA256, CKG_MGF1_SHA256, 32}, n - 1, false},
+        {"a long ulParameterLen", {CKM_SHA256, CKG_MGF1_SHA256, 32}, n + 8, false},
+        {"no parameters", {CKM_SHA256, CKG_MGF1_SHA256, 32}, 0, true},
+        {"NULL parameters with a length", {CKM_SHA256, CKG_MGF1_SHA256, 32}, n, true},
+    };
+    for (CK_MECHANISM_TYPE type : {CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS}) {
+        for (const Params& r : refused) {
+            INFO(r.what << ", mechanism " << type);
+            CK_RSA_PKCS_PSS_PARAMS p = r.p;
+            CK_MECHANISM m{type, r.null ? nullptr : &p, r.len};
+            CHECK(f->C_SignInit(s, &m, priv[0]) == CKR_MECHANISM_PARAM_INVALID);
+            CHECK(f->C_VerifyInit(s, &m, pub[0]) == CKR_MECHANISM_PARAM_INVALID);
+        }
+        // What the card does is accepted (and nothing was left behind by the refusals).
+        CK_RSA_PKCS_PSS_PARAMS good{CKM_SHA256, CKG_MGF1_SHA256, 32};
+        CK_MECHANISM m{type, &good, sizeof good};
+        CHECK(f->C_SignInit(s, &m, priv[0]) == CKR_OK);
+        CHECK(f->C_VerifyInit(s, &m, pub[0]) == CKR_OK);
+        CK_BYTE out[256];
+        CK_ULONG len = sizeof out;
+        CK_BYTE hash[32] = {};
+        REQUIRE(f->C_Sign(s, hash, sizeof hash, out, &len) == CKR_OK);
+        CHECK(f->C_Verify(s, hash, sizeof hash, out, len) == CKR_OK);
+    }
+}
