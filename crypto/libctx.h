@@ -11,7 +11,7 @@
 
 namespace jpki::crypto {
 
-// Made on first use and never freed: a client may call the module from its exit handlers.
+// Made on first use; released when the library is unloaded (or the process exits).
 OSSL_LIB_CTX* module_libctx();
 // A digest fetched from module_libctx() (fetched once per algorithm).
 const EVP_MD* evp_md(HashAlg alg);
