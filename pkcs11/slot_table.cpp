@@ -2,6 +2,7 @@
 
 #include "card/card_error.h"
 #include "common/trace.h"
+#include "pkcs11/module_variant.h"
 #include "pkcs11/pkcs11_error.h"
 
 #include <algorithm>
@@ -9,7 +10,8 @@
 namespace jpki::p11 {
 
 const Slot& SlotTable::slot(CK_SLOT_ID id) const {
-    // IDs are 2*reader + role, given in the order readers were first seen.
+    // IDs are given in the order readers were first seen: one per token the module file shows
+    // (module_variant()), so 2*reader + role for jpki-pkcs11.so, the reader's index otherwise.
     if (id >= slots_.size()) fail(CKR_SLOT_ID_INVALID);
     return slots_[id];
 }
@@ -70,8 +72,9 @@ std::vector<CK_SLOT_ID> SlotTable::refresh(ReaderProvider& provider) {
             Reader fresh;
             fresh.name = snap.name;
             readers_.push_back(std::move(fresh));
-            for (TokenRole role : {TokenRole::Auth, TokenRole::Sign})
-                slots_.push_back(Slot{static_cast<CK_SLOT_ID>(slots_.size()), index, role});
+            const ModuleVariant& variant = module_variant();
+            for (std::size_t k = 0; k < variant.role_count; ++k)
+                slots_.push_back(Slot{static_cast<CK_SLOT_ID>(slots_.size()), index, variant.roles[k]});
             queue_events(index);
         } else {
             index = static_cast<std::size_t>(it - readers_.begin());

@@ -1,4 +1,5 @@
-// Readers and their slots: two per reader (authentication token, signature token), with IDs
+// Readers and their slots: one per token of the module file (module_variant.h), two per reader
+// for jpki-pkcs11.so (authentication token, signature token), with IDs
 // given once and never renumbered or reused; the list never shrinks (NSS relies on that).
 // refresh() compares the readers with what it saw last: a new reader gets slots, a card that
 // left (or was swapped) drops its CardState, and every change is queued as a slot event.

@@ -2,6 +2,7 @@
 #include "common/scope_exit.h"
 #include "pkcs11/call.h"
 #include "pkcs11/functions.h"
+#include "pkcs11/module_variant.h"
 #include "pkcs11/output.h"
 #include "pkcs11/text_field.h"
 
@@ -38,7 +39,7 @@ void get_info(CK_INFO_PTR info, CK_VERSION version) {
     info->cryptokiVersion = version;
     set_text(info->manufacturerID, "jpki-pkcs11 project");
     info->flags = 0;
-    set_text(info->libraryDescription, "JPKI My Number Card PKCS#11");
+    set_text(info->libraryDescription, module_variant().description);
     info->libraryVersion = {0, 1};
 }
 
