@@ -15,6 +15,13 @@
 #             (JPKI Authentication)."). Then, while looking for client certificates, Firefox
 #             authenticates to every login-required token whose slot is not "friendly", so it
 #             asks for the JPKI Signature token's password as well; the stand-in cancels it.
+#   auth      the policy loads jpki-pkcs11-auth.so (the second argument), the module file with
+#             only the authentication token: the browser set-up the README recommends. No login
+#             beforehand. During the page load NSS asks for JPKI Authentication's PIN; the
+#             stand-in first types a 3-digit PIN, which the module refuses without sending it
+#             (CKR_PIN_INCORRECT), so NSS asks again in the same page load, and the PIN then
+#             works. No request ever names a signature token. A second page, TLS 1.2, loads
+#             without any request (the token is logged in).
 #   friendly  the module is added to the profile beforehand with `modutil -add JPKI
 #             -mechanisms FRIENDLY` (pkcs11.txt: slotFlags=PublicCerts; the policy is there too
 #             and finds it loaded already). No login beforehand: Firefox lists the public
@@ -81,8 +88,10 @@ skip() { echo "firefox_test: $*, skipped" >&2; exit 77; }
 
 # ---------------------------------------------------------------------------------------------
 MODE=${1:-policy}
-[[ $MODE == policy || $MODE == friendly ]] ||
-  { echo "usage: firefox_test.sh [policy|friendly] (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
+[[ $MODE == policy || $MODE == friendly || ($MODE == auth && -n ${2:-}) ]] ||
+  { echo "usage: firefox_test.sh [policy|friendly|auth AUTH_MODULE] (inside test/harness/pcsc-harness.sh)" >&2; exit 2; }
+[[ $MODE == auth ]] && JPKI_MODULE=$2
+TYPO_PIN=123 # what the stand-in types first in auth mode: refused by format, never sent
 [[ -n ${JPKI_SIM_LOG_1:-} && -n ${JPKI_PKI_DIR:-} && -n ${PCSCLITE_CSOCK_NAME:-} ]] ||
   { echo "firefox_test: run me inside test/harness/pcsc-harness.sh --cards 1" >&2; exit 2; }
 for t in firefox-esr python3 certutil modutil openssl unshare mount setsid stdbuf timeout; do
@@ -170,6 +179,7 @@ ok "profile: NSS db trusts the server CA (CT,,); user.js: security.default_perso
 
 # ---- 2. s_server (stays up: Firefox may connect more than once, e.g. for /favicon.ico) -------
 tls_server_start page # its log: $tmp/page.srv
+PAGE_PORT=$PORT
 
 # ---- 3. Firefox --------------------------------------------------------------------------------
 # Its own session (process group: stopped as one), its own mount namespace with policies.json
@@ -208,13 +218,15 @@ print(v if isinstance(v, str) else json.dumps(v))' "$res" "$1"
 }
 
 # ---- 4. the module is loaded; the stand-in prompter; in policy mode the login ----------------
-# Chrome-context script; arguments: token name, PIN, seconds to wait for the token, "login" or
-# "nologin". The stand-in stays registered for the rest of Firefox's life: it enters the PIN
-# once, for the first request naming the token, cancels every other request, and records each
-# request's text in the pref jpki-test.prompts (a JSON list), which prompts.js reads.
+# Chrome-context script; arguments: token name, the answers (a JSON list of [text, what it is]),
+# seconds to wait for the token, "login" or "nologin". The stand-in stays registered for the
+# rest of Firefox's life: it gives the answers in turn to the requests naming the token, cancels
+# every other request, and records each request's text in the pref jpki-test.prompts (a JSON
+# list), which prompts.js reads.
 cat >"$tmp/setup.js" <<'JS'
 let done = arguments[arguments.length - 1];
-let [tokenName, pin, waitSeconds, what] = arguments;
+let [tokenName, answersJson, waitSeconds, what] = arguments;
+const answers = JSON.parse(answersJson);
 (async () => {
   const { setTimeout } = ChromeUtils.importESModule("resource://gre/modules/Timer.sys.mjs");
   const mdb = Cc["@mozilla.org/security/pkcs11moduledb;1"].getService(Ci.nsIPKCS11ModuleDB);
@@ -256,10 +268,10 @@ let [tokenName, pin, waitSeconds, what] = arguments;
   const prompt = {
     QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
     promptPassword(title, text, password) {
-      if (armed && String(text).includes(`(${tokenName})`)) {
-        armed = false;
-        password.value = pin;
-        record(`${text} -> PIN entered`);
+      if (armed && answers.length && String(text).includes(`(${tokenName})`)) {
+        const [value, kind] = answers.shift();
+        password.value = value;
+        record(`${text} -> ${kind} entered`);
         return true;
       }
       record(`${text} -> cancelled`);
@@ -301,7 +313,9 @@ JS
 what=nologin
 [[ $MODE == policy ]] && what=login
 from=$(apdu_mark)
-marionette setup "arg:$TOKEN" "arg:$AUTH_PIN" "arg:$((STEP_TIMEOUT / 2))" "arg:$what" "chrome:$tmp/setup.js" ||
+answers='[["'$AUTH_PIN'", "PIN"]]'
+[[ $MODE == auth ]] && answers='[["'$TYPO_PIN'", "typo"], ["'$AUTH_PIN'", "PIN"]]'
+marionette setup "arg:$TOKEN" "arg:$answers" "arg:$((STEP_TIMEOUT / 2))" "arg:$what" "chrome:$tmp/setup.js" ||
   fail "Firefox: loading the module / the setup script failed (exit status $?)" "$tmp/setup.out" "$tmp/firefox.log"
 new_apdus setup "$from"
 res=$(sed -n "s|^chrome $tmp/setup.js: ||p" "$tmp/setup.out")
@@ -322,14 +336,18 @@ if [[ $MODE == policy ]]; then
 else
   [[ $(jget loggedIn) == false && $prompts == '[]' ]] ||
     fail "the token was logged in / a password was asked for before the page load ($prompts)" "$tmp/setup.out"
-  ok "module JPKI ($MODULE) loaded from the profile: slot '$(jget slot)', token '$TOKEN', not logged in, no password asked for yet"
+  from_where="from the profile"
+  [[ $MODE == auth ]] && from_where="by the policy"
+  ok "module JPKI ($MODULE) loaded $from_where: slot '$(jget slot)', token '$TOKEN', not logged in, no password asked for yet"
 fi
 
 # ---- 5. TLS 1.3 with client authentication ---------------------------------------------------
-URL=https://127.0.0.1:$PORT/
+URL=https://127.0.0.1:$PAGE_PORT/
 cat >"$tmp/prompts.js" <<'JS'
 let done = arguments[arguments.length - 1];
-done({ prompts: JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]")) });
+const prompts = JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]"));
+Services.prefs.setStringPref("jpki-test.prompts", "[]"); // each page load reports its own
+done({ prompts });
 JS
 from=$(apdu_mark)
 marionette page "navigate:$URL" "source:$tmp/page.html" "chrome:$tmp/prompts.js" ||
@@ -351,6 +369,14 @@ prompts=$(jget prompts)
 if [[ $MODE == policy ]]; then
   [[ $prompts == *"(JPKI Signature). -> cancelled"* && $prompts != *"($TOKEN)"* && $prompts != *"PIN entered"* ]] ||
     fail "during the page load, expected only (cancelled) requests for JPKI Signature; got $prompts" "${files[@]}"
+elif [[ $MODE == auth ]]; then
+  # Two requests, both for the authentication token: the typo, then (asked again) the PIN.
+  [[ $prompts == '["'*"($TOKEN)"*' -> typo entered", "'*"($TOKEN)"*' -> PIN entered"]' ]] ||
+    fail "during the page load, expected a request for ($TOKEN) answered with the typo, then one answered with the PIN; got $prompts" "${files[@]}"
+  [[ $prompts != *Signature* ]] || fail "a request named a signature token: $prompts" "${files[@]}"
+  grep -qE '^00 20 00 [0-9A-F]{2} Lc=3 ' "$tmp/page.apdu" && fail "the 3-digit typo reached the card" "$tmp/page.apdu"
+  grep -E '^00 20 00 [0-9A-F]{2} Lc=[1-9]' "$tmp/page.apdu" | grep -v -- ' -> 9000 ' >"$tmp/page.refused" &&
+    fail "the card refused a PIN during the page load (a try spent)" "$tmp/page.refused"
 else
   [[ $prompts == '["'*"($TOKEN)"*' -> PIN entered"]' && $prompts != *'","'* ]] ||
     fail "during the page load, expected exactly one request, for ($TOKEN), answered; got $prompts" "${files[@]}"
@@ -368,6 +394,32 @@ grep -qx '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" ||
 grep -vqxF '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page.sign" &&
   fail "another signature APDU in the APDU log" "$tmp/page.sign"
 ok "Firefox loaded $URL: TLSv1.3; s_server verified the client certificate CN=$CN (= card1/auth_cert.der); the page says 'Verify return code: 0 (ok)', 'Peer signature type: RSA-PSS'; card: $(paste -sd';' "$tmp/page.sign")"
+
+if [[ $MODE == auth ]]; then
+  # A TLS 1.2 page: the token is logged in, so no request; the card signs again.
+  first_server=$server_pid
+  tls_server_start page12 -tls1_2
+  URL12=https://127.0.0.1:$PORT/
+  from=$(apdu_mark)
+  marionette page12 "navigate:$URL12" "source:$tmp/page12.html" "chrome:$tmp/prompts.js" ||
+    fail "Firefox: loading $URL12 failed (exit status $?)" "$tmp/page12.out" "$tmp/page12.srv" "$tmp/firefox.log"
+  new_apdus page12 "$from"
+  must page12_text "converting the page source to text failed" python3 -c '
+import html, re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    f.write(html.unescape(re.sub(r"<[^>]*>", "", s)).replace("\r", ""))' "$tmp/page12.html" "$tmp/page12.txt"
+  res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/page12.out")
+  [[ $(jget prompts) == '[]' ]] || fail "the TLS 1.2 page load asked for a password: $(jget prompts)" "$tmp/page12.out"
+  card_cert_ok page12 "$tmp/page12.txt" TLSv1.2 RSA-PSS "$tmp/page12.txt" "$tmp/page12.srv" "$tmp/page12.out"
+  signatures "$tmp/page12.apdu" >"$tmp/page12.sign" || true
+  # (One signature per TLS connection: Firefox may open a second one, for /favicon.ico.)
+  [[ -s $tmp/page12.sign ]] && ! grep -vqxF '80 2A 04 97 Lc=32 -> 9000 len=256' "$tmp/page12.sign" ||
+    fail "the TLS 1.2 page: expected PSS signatures on the card, nothing else" "$tmp/page12.apdu"
+  ok "Firefox loaded $URL12: TLSv1.2, no password request (logged in), s_server verified the client certificate; card: $(paste -sd';' "$tmp/page12.sign")"
+  tls_server_kill
+  server_pid=$first_server # the first server, for the cleanup
+fi
 
 # ---- 5b. "Change Password" of the security device: nsIPK11Token.changePassword -------------------
 # Chrome-context script; arguments: token name, old PIN, new PIN. Returns {changed} or {failed}.
