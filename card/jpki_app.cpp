@@ -110,13 +110,20 @@ void JpkiSession::finish() {
 // Whether a key signs now (a probe that spends no PIN try: 6982 = locked). Its input is a
 // well-formed SHA-256 DigestInfo of an all-zero hash, so that a card checking the input before
 // the security status still answers 6982 when locked; no document hashes to zero.
-bool JpkiSession::key_usable(KeyRef key) {
+namespace {
+const Bytes& probe_digest_info() {
     static const Bytes kProbeInput = [] {
         Bytes b = {0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
                    0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
         b.resize(b.size() + 32, 0x00);
         return b;
     }();
+    return kProbeInput;
+}
+}  // namespace
+
+bool JpkiSession::key_usable(KeyRef key) {
+    const Bytes& kProbeInput = probe_digest_info();
     const KeyInfo& info = app_.key_info(key);
     select_application();
     select_ef(info.key_ef);
@@ -135,9 +142,13 @@ PssProbe JpkiSession::probe_pss(KeyRef key) {
     const ResponseApdu r = app_.channel_.transmit(cmd::compute_signature(
         static_cast<std::uint8_t>(SignScheme::PssSha256Hash), cmd::kP2CurrentEf, Bytes(32, 0x00),
         static_cast<std::uint32_t>(info.signature_size)));
-    if (r.sw() == sw::kWrongP1P2) return PssProbe::Refused;
     if (r.ok()) return PssProbe::Works;
-    return PssProbe::Unknown;
+    if (r.sw() != sw::kWrongP1P2) return PssProbe::Unknown;
+    // 6A86 is about P1 only if the card takes this P2 with P1=00 (a locked card: 6982).
+    const ResponseApdu pkcs1 = app_.channel_.transmit(cmd::compute_signature(
+        static_cast<std::uint8_t>(SignScheme::Pkcs1), cmd::kP2CurrentEf, probe_digest_info(),
+        static_cast<std::uint32_t>(info.signature_size)));
+    return pkcs1.sw() == sw::kWrongP1P2 ? PssProbe::Unknown : PssProbe::Refused;
 }
 
 bool JpkiSession::any_key_usable() {

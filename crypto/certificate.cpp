@@ -47,10 +47,15 @@ Bytes bn_bytes(EVP_PKEY* key, const char* name) {
 
 X509Ptr parse(const Bytes& der) {
     const unsigned char* p = der.data();
-    X509Ptr cert(X509_new_ex(module_libctx(), nullptr));
-    X509* into = cert.get();
-    if (!cert || !d2i_X509(&into, &p, static_cast<long>(der.size()))) throw std::runtime_error("not an X.509 certificate");
-    return cert;
+    // d2i_X509 frees the object it was given when decoding fails (and sets it to NULL): the
+    // pointer is owned only once it succeeded.
+    X509* raw = X509_new_ex(module_libctx(), nullptr);
+    if (!raw) throw std::runtime_error("X509_new_ex");
+    if (!d2i_X509(&raw, &p, static_cast<long>(der.size()))) {
+        X509_free(raw);  // NULL after a failed decode; freed here if OpenSSL kept it
+        throw std::runtime_error("not an X.509 certificate");
+    }
+    return X509Ptr(raw);
 }
 
 }  // namespace

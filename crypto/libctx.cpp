@@ -20,6 +20,7 @@ struct Context {
     OSSL_LIB_CTX* ctx = nullptr;
     OSSL_PROVIDER* provider = nullptr;
     EVP_MD* digests[kDigests] = {};
+    bool released = false;  // unloading or exiting: no new context (OpenSSL may be gone)
 };
 // Never destroyed (a client may call the module from its exit handlers); what it holds is
 // released when the library is unloaded or the process exits (release(), below).
@@ -38,11 +39,13 @@ void release() {
     g_context.provider = nullptr;
     OSSL_LIB_CTX_free(g_context.ctx);
     g_context.ctx = nullptr;
+    g_context.released = true;
 }
 
 // With g_context.mutex held.
 OSSL_LIB_CTX* made_locked() {
     if (g_context.ctx) return g_context.ctx;
+    if (g_context.released) throw std::runtime_error("OpenSSL: the module is being unloaded");
     OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
     OSSL_PROVIDER* provider = ctx ? OSSL_PROVIDER_load(ctx, "default") : nullptr;
     if (!provider) {

@@ -11,7 +11,8 @@
 
 namespace jpki::crypto {
 
-// Made on first use; released when the library is unloaded (or the process exits).
+// Made on first use; released when the library is unloaded (or the process exits), after
+// which crypto/ fails cleanly (std::runtime_error). Its mutex is a leaf lock.
 OSSL_LIB_CTX* module_libctx();
 // A digest fetched from module_libctx() (fetched once per algorithm).
 const EVP_MD* evp_md(HashAlg alg);

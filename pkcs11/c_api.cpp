@@ -232,14 +232,14 @@ JPKI_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_
 }
 
 // --- keys: a read-only token makes none ----------------------------------------------------
-JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG,
+JPKI_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n,
                                 CK_OBJECT_HANDLE_PTR key) {
-    return guarded("C_GenerateKey", [&] { refuse_key_generation(h, m, args_valid(t && key), KeysMade::Key); });
+    return guarded("C_GenerateKey", [&] { refuse_key_generation(h, m, args_valid(template_ok(t, n) && key), KeysMade::Key); });
 }
 JPKI_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pub_t, CK_ULONG pub_n,
                                     CK_ATTRIBUTE_PTR priv_t, CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR pub,
                                     CK_OBJECT_HANDLE_PTR priv) {
-    const bool ok = pub_t && pub_n && priv_t && priv_n && pub && priv;  // an RSA pair needs both
+    const bool ok = template_ok(pub_t, pub_n) && template_ok(priv_t, priv_n) && pub && priv;
     return guarded("C_GenerateKeyPair", [&] { refuse_key_generation(h, m, args_valid(ok), KeysMade::Pair); });
 }
 JPKI_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,

@@ -141,9 +141,11 @@ struct SlotMechanisms {
 
 SlotMechanisms slot_mechanisms(CK_SLOT_ID slot) {
     return with_slot(slot, SlotNeed::Token, [&](const SlotCall& c) {
-        std::lock_guard<Mutex> lock(c.card->mutex());
-        const KeyInfo& key = c.card->key(c.role);
-        return SlotMechanisms{token_mechanisms(key, c.card->pss_trust()), key};
+        // with_card: the PSS check may talk to the card, which may have left.
+        return with_card(*c.st, slot, c.card, [&](CardState& card) {
+            const KeyInfo& key = card.key(c.role);
+            return SlotMechanisms{token_mechanisms(key, card.pss_trust()), key};
+        });
     });
 }
 }  // namespace

@@ -258,7 +258,7 @@ TEST_CASE("conformance: arguments are checked before the session and the token, 
          [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, &bits_t, 1, &t, 1, &out, &out2); },
          CKR_TOKEN_WRITE_PROTECTED},
         {"C_GenerateKeyPair, NULL templates",
-         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, nullptr, 0, nullptr, 0, &out, &out2); },
+         [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &rsa_gen, nullptr, 4, nullptr, 2, &out, &out2); },
          [&](CK_SESSION_HANDLE h) { return f->C_GenerateKeyPair(h, &aes_gen, &bits_t, 1, &t, 1, &out, &out2); },
          CKR_MECHANISM_INVALID},
         {"C_GenerateKeyPair, NULL handles",
@@ -322,6 +322,7 @@ TEST_CASE("conformance: arguments are checked before the session and the token, 
     }
     CHECK(out == CK_INVALID_HANDLE);
     CHECK(out2 == CK_INVALID_HANDLE);
+    CHECK(sent.pins() == 0);
     CHECK(c.card->tries_left(false) == 3);
     // C_InitToken: the slot's counterpart of a session.
     CHECK(f->C_InitToken(c.slots[0], buf, 4, nullptr) == CKR_ARGUMENTS_BAD);
