@@ -55,7 +55,7 @@ packages=(
   libssl-dev openssl libp11-kit-dev p11-kit catch2
   opensc iproute2 util-linux xxd
   gnutls-bin libnss3-tools openssh-client openssh-server libengine-pkcs11-openssl firefox-esr python3
-  pkcs11-provider dpkg-dev libcmocka-dev
+  pkcs11-provider dpkg-dev libcmocka-dev poppler-utils
 )
 missing=()
 for p in "${packages[@]}"; do
