@@ -120,6 +120,17 @@ run() {
   return "$rc"
 }
 
+# run_conf NAME CONF CMD...: `run` with OPENSSL_CONF=CONF and the module's trace in
+# $tmp/NAME.trace; the new APDUs of $LOG in $tmp/NAME.apdu. Sets rc (CMD's status).
+run_conf() {
+  local name=$1 conf=$2 from
+  shift 2
+  from=$(apdu_mark)
+  rc=0
+  run "$name" env OPENSSL_CONF="$conf" JPKI_TRACE="$tmp/$name.trace" "$@" || rc=$?
+  new_apdus "$name" "$from"
+}
+
 # must NAME DESCRIPTION CMD...: run, and fail the test if CMD fails.
 must() {
   local name=$1 what=$2

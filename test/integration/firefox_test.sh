@@ -349,20 +349,26 @@ const prompts = JSON.parse(Services.prefs.getStringPref("jpki-test.prompts", "[]
 Services.prefs.setStringPref("jpki-test.prompts", "[]"); // each page load reports its own
 done({ prompts });
 JS
-from=$(apdu_mark)
-marionette page "navigate:$URL" "source:$tmp/page.html" "chrome:$tmp/prompts.js" ||
-  fail "Firefox: loading $URL failed (exit status $?)" "$tmp/page.out" "$tmp/page.srv" "$tmp/firefox.log"
-new_apdus page "$from"
-must page_text "converting the page source to text failed" python3 -c '
+# load_page NAME URL: Firefox loads URL; the page as text in $tmp/NAME.txt, the new APDUs in
+# $tmp/NAME.apdu, the prompts script's result (NSS's password requests) in $res.
+load_page() {
+  local name=$1 url=$2 from
+  from=$(apdu_mark)
+  marionette "$name" "navigate:$url" "source:$tmp/$name.html" "chrome:$tmp/prompts.js" ||
+    fail "Firefox: loading $url failed (exit status $?)" "$tmp/$name.out" "$tmp/$name.srv" "$tmp/firefox.log"
+  new_apdus "$name" "$from"
+  must "${name}_text" "converting the page source to text failed" python3 -c '
 import html, re, sys
 s = open(sys.argv[1], encoding="utf-8").read()
 s = re.sub(r"<[^>]*>", "", s)
 with open(sys.argv[2], "w", encoding="utf-8") as f:
-    f.write(html.unescape(s).replace("\r", ""))' "$tmp/page.html" "$tmp/page.txt"
+    f.write(html.unescape(s).replace("\r", ""))' "$tmp/$name.html" "$tmp/$name.txt"
+  res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/$name.out")
+}
+load_page page "$URL"
 files=("$tmp/page.txt" "$tmp/page.srv" "$tmp/page.out")
 
 # NSS's password requests during the page load (see MODE above).
-res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/page.out")
 [[ -n $res ]] || fail "the prompts script returned nothing" "$tmp/page.out"
 prompts=$(jget prompts)
 [[ $prompts != *unexpected* ]] || fail "an unexpected kind of prompt: $prompts" "${files[@]}"
@@ -400,16 +406,7 @@ if [[ $MODE == auth ]]; then
   first_server=$server_pid
   tls_server_start page12 -tls1_2
   URL12=https://127.0.0.1:$PORT/
-  from=$(apdu_mark)
-  marionette page12 "navigate:$URL12" "source:$tmp/page12.html" "chrome:$tmp/prompts.js" ||
-    fail "Firefox: loading $URL12 failed (exit status $?)" "$tmp/page12.out" "$tmp/page12.srv" "$tmp/firefox.log"
-  new_apdus page12 "$from"
-  must page12_text "converting the page source to text failed" python3 -c '
-import html, re, sys
-s = open(sys.argv[1], encoding="utf-8").read()
-with open(sys.argv[2], "w", encoding="utf-8") as f:
-    f.write(html.unescape(re.sub(r"<[^>]*>", "", s)).replace("\r", ""))' "$tmp/page12.html" "$tmp/page12.txt"
-  res=$(sed -n "s|^chrome $tmp/prompts.js: ||p" "$tmp/page12.out")
+  load_page page12 "$URL12"
   [[ $(jget prompts) == '[]' ]] || fail "the TLS 1.2 page load asked for a password: $(jget prompts)" "$tmp/page12.out"
   card_cert_ok page12 "$tmp/page12.txt" TLSv1.2 RSA-PSS "$tmp/page12.txt" "$tmp/page12.srv" "$tmp/page12.out"
   signatures "$tmp/page12.apdu" >"$tmp/page12.sign" || true

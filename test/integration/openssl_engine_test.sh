@@ -58,14 +58,7 @@ done
 # eng NAME CMD...: `run` with OPENSSL_CONF=$tmp/engine.cnf (libp11's engine, this module) and
 # the module's trace in $tmp/NAME.trace; the new APDUs in $tmp/NAME.apdu. Sets rc.
 # ENGINE_CONF overrides the config file.
-eng() {
-  local name=$1 from
-  shift
-  from=$(apdu_mark)
-  rc=0
-  run "$name" env OPENSSL_CONF="${ENGINE_CONF:-$tmp/engine.cnf}" JPKI_TRACE="$tmp/$name.trace" "$@" || rc=$?
-  new_apdus "$name" "$from"
-}
+eng() { run_conf "$1" "${ENGINE_CONF:-$tmp/engine.cnf}" "${@:2}"; }
 
 # verifies_ok NAME: every VERIFY with data (a PIN) in $tmp/NAME.apdu was answered 9000 (there
 # are two per process: C_Login and the signature's own card transaction).

@@ -39,17 +39,6 @@ MODULE=$(readlink -f "$MODULE")
 CARD=$JPKI_PKI_DIR/card1
 LOG=$JPKI_SIM_LOG_1
 
-# ossl NAME CONF CMD...: `run` with OPENSSL_CONF=CONF and the module's trace in NAME.trace; the
-# new APDUs in NAME.apdu. Sets rc.
-ossl() {
-  local name=$1 conf=$2 from
-  shift 2
-  from=$(apdu_mark)
-  rc=0
-  run "$name" env OPENSSL_CONF="$conf" JPKI_TRACE="$tmp/$name.trace" "$@" || rc=$?
-  new_apdus "$name" "$from"
-}
-
 # signed_on_card NAME P1 P2: the only signature APDU of NAME is one with P1 (00 PKCS#1, 04
 # PSS) and P2 (97 auth key, 9A signature key), answered 9000; every PIN it sent was accepted.
 signed_on_card() {
@@ -80,7 +69,7 @@ activate = 1"
   printf "$head%s\n%s\n%s\n" 'default = default_sect' 'pkcs11 = pkcs11_sect' "$sections" >"$tmp/$kind.cnf"
   printf "$head%s\n%s\n%s\n" 'pkcs11 = pkcs11_sect' 'default = default_sect' "$sections" >"$tmp/$kind-first.cnf"
 done
-ossl providers "$tmp/auth-first.cnf" openssl list -providers
+run_conf providers "$tmp/auth-first.cnf" openssl list -providers
 grep -q 'PKCS#11 Provider' "$tmp/providers.out" || fail "openssl list -providers does not show pkcs11-provider" "$tmp/providers.out"
 version=$(dpkg-query -W -f '${Version}' pkcs11-provider 2>/dev/null || echo '?')
 ok "pkcs11-provider $version ($PROVIDER), pkcs11-module-path = this module; configurations with it after and before the default provider"
@@ -89,11 +78,11 @@ printf 'JPKI OpenSSL provider test data\n' >"$tmp/data"
 must digest "openssl dgst -sha256 -binary failed" openssl dgst -sha256 -binary -out "$tmp/data.sha256" "$tmp/data"
 
 # ---- 1. storeutl -----------------------------------------------------------------------------
-ossl store_certs "$tmp/auth-first.cnf" timeout "$CMD_TIMEOUT" openssl storeutl -certs "$AUTH_TOKEN"
+run_conf store_certs "$tmp/auth-first.cnf" timeout "$CMD_TIMEOUT" openssl storeutl -certs "$AUTH_TOKEN"
 ((rc == 0)) || fail "openssl storeutl -certs '$AUTH_TOKEN' failed (exit status $rc)" "$tmp/store_certs.out"
 n=$(grep -c '^[0-9]*: Certificate' "$tmp/store_certs.out" || true)
 ((n == 2)) || fail "storeutl -certs: expected 2 certificates (auth, auth CA), found $n" "$tmp/store_certs.out"
-ossl store_keys "$tmp/auth-first.cnf" timeout "$CMD_TIMEOUT" openssl storeutl -keys -text "$AUTH_TOKEN"
+run_conf store_keys "$tmp/auth-first.cnf" timeout "$CMD_TIMEOUT" openssl storeutl -keys -text "$AUTH_TOKEN"
 ((rc == 0)) || fail "openssl storeutl -keys '$AUTH_TOKEN' failed (exit status $rc)" "$tmp/store_keys.out"
 grep -q '^PKCS11 RSA Private Key (2048 bits)$' "$tmp/store_keys.out" &&
   grep -q '^URI pkcs11:.*token=JPKI%20Authentication;id=%01;object=Authentication%20Key;type=private$' "$tmp/store_keys.out" ||
@@ -111,7 +100,7 @@ for spec in "auth|$AUTH_KEY|97|auth_cert" "sign|$SIGN_KEY|9A|sign_cert"; do
       p1=04
     fi
     name=${kind}_$pad
-    ossl "$name" "$tmp/$kind-first.cnf" timeout "$CMD_TIMEOUT" openssl pkeyutl -sign -inkey "$key" \
+    run_conf "$name" "$tmp/$kind-first.cnf" timeout "$CMD_TIMEOUT" openssl pkeyutl -sign -inkey "$key" \
       -in "$tmp/data.sha256" -out "$tmp/$name.sig" "${opts[@]}"
     ((rc == 0)) || fail "pkeyutl -sign ($kind key, $pad) failed (exit status $rc)" "$tmp/$name.out" "$tmp/$name.trace"
     must "${name}_verify" "the $kind key's $pad signature does not verify with card1/$cert.der" \
@@ -132,7 +121,7 @@ for v in 1_3 1_2; do
 done
 
 # ---- 4. CMS with the signature key -------------------------------------------------------------
-ossl cms "$tmp/sign-first.cnf" timeout "$CMD_TIMEOUT" openssl cms -sign -binary -in "$tmp/data" -signer "$tmp/sign_cert.pem" \
+run_conf cms "$tmp/sign-first.cnf" timeout "$CMD_TIMEOUT" openssl cms -sign -binary -in "$tmp/data" -signer "$tmp/sign_cert.pem" \
   -inkey "$SIGN_KEY" -md sha256 -outform DER -out "$tmp/data.p7s"
 ((rc == 0)) || fail "openssl cms -sign with the signature key failed (exit status $rc)" "$tmp/cms.out" "$tmp/cms.trace"
 signed_on_card cms 00 9A
