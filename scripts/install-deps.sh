@@ -56,6 +56,8 @@ packages=(
   opensc iproute2 util-linux xxd
   gnutls-bin libnss3-tools openssh-client openssh-server libengine-pkcs11-openssl firefox-esr python3
   pkcs11-provider dpkg-dev libcmocka-dev poppler-utils
+  debhelper lintian git
+  xmlsec1 libxmlsec1-dev libxmlsec1-nss libnss3-dev
 )
 missing=()
 for p in "${packages[@]}"; do

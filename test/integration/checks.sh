@@ -10,6 +10,7 @@
 #   it started) defines `cleanup_extra`: the EXIT trap calls it before removing $tmp.
 # - `hexs`, `check_absent`: to check that no PIN shows in a log; `has_flag` for token flags.
 # - `slots`, `objects`: pkcs11-tool -L / -O output as lines to compare; `pem_is` for certificates.
+# - `modules`, `module_tokens`: `p11-kit list-modules` output as lines.
 # - the simulated cards' PINs: AUTH_PIN, SIGN_PIN, and WRONG_PIN (a wrong auth PIN).
 # - `need_tools` and `jpki_module`: the checks a script makes before it starts (exit 77 / 2).
 # - `apdu_mark`, `new_apdus`, `sign_apdus`, `auth_pin_verifies`: parts of the card's APDU log $LOG.
@@ -100,7 +101,7 @@ shown_args() {
       continue
     fi
     case $a in
-    --pin | --so-pin | --new-pin | --puk | -passin | -pass) hide=1; printf ' %q' "$a" ;;
+    --pin | --so-pin | --new-pin | --puk | -passin | -pass | -p | -kpw | -nss-pwd | --pwd) hide=1; printf ' %q' "$a" ;;
     --pin=*) printf ' --pin=<redacted>' ;;
     pass:*) printf ' pass:<redacted>' ;;
     *PIN=*) printf ' %q=<redacted>' "${a%%=*}" ;;
@@ -202,6 +203,26 @@ objects() {
     }
     /^  ID: / { id = $2 }
     END { flush() }' "$1" | sort | paste -sd ' ' -
+}
+
+# modules FILE: `p11-kit list-modules` output in FILE (after run's command line) as
+# "module|path" lines, one per module.
+modules() { awk 'NR > 1 && /^[^ ]/ { n = index($0, ": "); print substr($0, 1, n - 1) "|" substr($0, n + 2) }' "$1"; }
+
+# module_tokens FILE: its tokens as "label|manufacturer|model|serial|flags" (flags comma-joined).
+module_tokens() {
+  awk '
+    function flush() { if (label != "") print label "|" manuf "|" model "|" serial "|" flags; label = "" }
+    /^[^ ]/ { flush(); next }
+    /^    token: / { flush(); label = substr($0, 12); manuf = model = serial = flags = ""; inflags = 0; next }
+    label == "" { next }
+    /^        manufacturer: / { manuf = substr($0, 23); inflags = 0; next }
+    /^        model: / { model = substr($0, 16); inflags = 0; next }
+    /^        serial-number: / { serial = substr($0, 24); inflags = 0; next }
+    /^        flags:/ { inflags = 1; next }
+    inflags && match($0, /^ +/) && RLENGTH > 8 { f = substr($0, RLENGTH + 1); flags = flags (flags == "" ? "" : ",") f; next }
+    { inflags = 0 }
+    END { flush() }' "$1"
 }
 
 # pem_is NAME FILE DER: the (first) PEM certificate in FILE (command output, a page) is the DER

@@ -78,26 +78,6 @@ card_signed() {
   return 0
 }
 
-# modules FILE: `p11-kit list-modules` output in FILE (after run's command line) as
-# "module|path" lines, one per module.
-modules() { awk 'NR > 1 && /^[^ ]/ { n = index($0, ": "); print substr($0, 1, n - 1) "|" substr($0, n + 2) }' "$1"; }
-
-# module_tokens FILE: its tokens as "label|manufacturer|model|serial|flags" (flags comma-joined).
-module_tokens() {
-  awk '
-    function flush() { if (label != "") print label "|" manuf "|" model "|" serial "|" flags; label = "" }
-    /^[^ ]/ { flush(); next }
-    /^    token: / { flush(); label = substr($0, 12); manuf = model = serial = flags = ""; inflags = 0; next }
-    label == "" { next }
-    /^        manufacturer: / { manuf = substr($0, 23); inflags = 0; next }
-    /^        model: / { model = substr($0, 16); inflags = 0; next }
-    /^        serial-number: / { serial = substr($0, 24); inflags = 0; next }
-    /^        flags:/ { inflags = 1; next }
-    inflags && match($0, /^ +/) && RLENGTH > 8 { f = substr($0, RLENGTH + 1); flags = flags (flags == "" ? "" : ",") f; next }
-    { inflags = 0 }
-    END { flush() }' "$1"
-}
-
 # p11tool_blocks FILE KEY...: p11tool's "Token N:" / "Object N:" blocks in FILE, one line per
 # block: the values of KEY... ("URL", "Label", ...) joined with "|".
 p11tool_blocks() {
