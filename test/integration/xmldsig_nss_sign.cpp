@@ -6,10 +6,11 @@
 //   NSSDB     an NSS database (sql:DIR) with the module added (modutil -add)
 //   NICKNAME  the certificate's NSS nickname, "TOKEN:LABEL"
 //   TEMPLATE  an XML document holding a <ds:Signature> template; OUT: the signed document
-// The password dialog is played by the environment variable JPKI_XMLSIGN_PIN: NSS asks once to
-// log in to the token and once more for the key's own signature (CKA_ALWAYS_AUTHENTICATE). A
-// refused password is never given again (NSS's `retry`), as a user who cancels the dialog.
-// Each password request goes to stderr as "password asked: TOKEN (retry: no)".
+// NSS asks for the password once to log in to the token and once more for the key's own
+// signature (CKA_ALWAYS_AUTHENTICATE). Each time it is read from the terminal without echo, or,
+// in tests, taken from the environment variable JPKI_XMLSIGN_PIN. A refused password is never
+// given again (NSS's `retry`): the program gives up, as a user who cancels the dialog. Each
+// request goes to stderr as "password asked: TOKEN (retry: no)".
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <xmlsec/crypto.h>
@@ -26,8 +27,13 @@
 #include <pk11pub.h>
 #include <secerr.h>
 
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -35,12 +41,40 @@ namespace {
 
 int asked = 0;
 
+// One line from the terminal, echo off; nullptr without a terminal. The buffer is wiped.
+char* readFromTerminal(const char* token) {
+  const int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) return nullptr;
+  termios saved{};
+  const bool isTerminal = tcgetattr(tty, &saved) == 0;
+  if (isTerminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(tty, TCSAFLUSH, &quiet);
+  }
+  const std::string prompt = std::string("Password for ") + token + ": ";
+  (void)!write(tty, prompt.data(), prompt.size());
+  char line[64];
+  std::size_t n = 0;
+  char c = 0;
+  while (n + 1 < sizeof line && read(tty, &c, 1) == 1 && c != '\n') line[n++] = c;
+  line[n] = '\0';
+  if (isTerminal) tcsetattr(tty, TCSAFLUSH, &saved);
+  (void)!write(tty, "\n", 1);
+  close(tty);
+  char* copy = n > 0 ? PORT_Strdup(line) : nullptr;
+  volatile char* wipe = line;
+  for (std::size_t i = 0; i < sizeof line; ++i) wipe[i] = 0;
+  return copy;
+}
+
 char* askPassword(PK11SlotInfo* slot, PRBool retry, void*) {
   std::fprintf(stderr, "password asked: %s (retry: %s)\n", PK11_GetTokenName(slot), retry ? "yes" : "no");
-  const char* pin = std::getenv("JPKI_XMLSIGN_PIN");
-  if (retry || pin == nullptr) return nullptr;  // the user cancels
-  ++asked;
-  return PORT_Strdup(pin);
+  if (retry) return nullptr;  // refused once: give up, never try the same password again
+  const char* fromEnv = std::getenv("JPKI_XMLSIGN_PIN");
+  char* pin = fromEnv != nullptr ? PORT_Strdup(fromEnv) : readFromTerminal(PK11_GetTokenName(slot));
+  if (pin != nullptr) ++asked;
+  return pin;
 }
 
 int failWith(const char* what) {
