@@ -45,6 +45,25 @@ bool is_card_gone(CardErrc code) noexcept {
            code == CardErrc::NoService || code == CardErrc::OtherCard;
 }
 
+bool is_card_answer(CardErrc code) noexcept {
+    switch (code) {
+    case CardErrc::MalformedResponse:
+    case CardErrc::FileNotFound:
+    case CardErrc::WrongP1P2:
+    case CardErrc::EndOfFile:
+    case CardErrc::WrongLength:
+    case CardErrc::CommandNotAllowed:
+    case CardErrc::SecurityStatusNotSatisfied:
+    case CardErrc::ConditionsNotSatisfied:
+    case CardErrc::InsNotSupported:
+    case CardErrc::ClaNotSupported:
+    case CardErrc::UnexpectedStatus:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static std::string describe(CardErrc code, const std::string& what, std::uint16_t sw) {
     std::string s = what + ": " + to_string(code);
     if (sw) {

@@ -49,6 +49,11 @@ const char* to_string(CardErrc code) noexcept;
 // reader service (pcscd) went and took every handle with it. What was known of it is void.
 bool is_card_gone(CardErrc code) noexcept;
 
+// The card answered, with a refusal or with something that makes no sense (a file absent or
+// malformed, a status word out of place), as opposed to the card, its reader or the service
+// failing or going away: what callers may tolerate for one file or one value.
+bool is_card_answer(CardErrc code) noexcept;
+
 class CardError : public std::runtime_error {
 public:
     CardError(CardErrc code, const std::string& what, std::uint16_t sw = 0, int tries_left = -1);

@@ -42,6 +42,27 @@ TokenKind kind_of(const std::string& label) {
     return TokenKind::Unknown;
 }
 
+// Reads a descriptive file of identification; a card whose file is absent or makes no sense is
+// still the JPKI card its SELECT said it is: `fallback` is used, and one trace line says why.
+template <typename T, typename Read>
+T read_or(const char* what, T fallback, Read&& read) {
+    try {
+        return read();
+    } catch (const CardError& e) {
+        if (!is_card_answer(e.code())) throw;
+        if (trace_enabled()) trace_line(std::string(what) + " unusable (" + e.what() + "): going on without it");
+        return fallback;
+    }
+}
+
+// A serial number as the card holds it: letters and digits only (else none).
+bool plausible_serial(const std::string& s) {
+    if (s.empty() || s.find_first_not_of('0') == std::string::npos) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+    return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -69,7 +90,8 @@ void JpkiSession::confirm_identity() {
     const CardIdentity& known = *app_.identity_;
     bool same;
     try {
-        same = read_token_info().serial == known.token_info.serial &&
+        same = read_or("EF 0006 (token info)", TokenInfo{}, [&] { return read_token_info(); }).serial ==
+                   known.token_info.serial &&
                (known.auth_certificate.empty() || read_certificate(CertFile::AuthCert) == known.auth_certificate);
     } catch (const CardError& e) {
         if (is_card_gone(e.code())) throw;
@@ -243,6 +265,10 @@ TokenInfo JpkiSession::read_token_info() {
         info.manufacturer = trimmed(raw, 32, 32);
         info.model = trimmed(raw, 64, 16);
         info.serial = trimmed(raw, 80, 16);
+        if (!plausible_serial(info.serial)) {
+            if (trace_enabled() && !info.serial.empty()) trace_line("EF 0006 serial '" + info.serial + "' is not one: not used");
+            info.serial.clear();
+        }
     }
     return info;
 }
@@ -250,8 +276,15 @@ TokenInfo JpkiSession::read_token_info() {
 CertAvailability JpkiSession::read_cert_availability() {
     select_ef(profile::kEfCertAvailability);
     const Bytes raw = read_binary(0, 3).data;
-    if (raw.size() != 3) throw CardError(CardErrc::MalformedResponse, "EF 0008 is not 3 bytes");
-    return CertAvailability{raw[0] == profile::kCertPresent, raw[1] == profile::kCertPresent};
+    if (raw.size() < 2) throw CardError(CardErrc::MalformedResponse, "EF 0008 shorter than 2 bytes");
+    // 00 is the one value known to mean "no certificate" (8F: present); any other value is
+    // taken as present, so the certificate is looked for rather than hidden on a guess.
+    auto present = [](std::uint8_t b) { return b != profile::kCertAbsent; };
+    if (trace_enabled() && ((raw[0] != profile::kCertPresent && raw[0] != profile::kCertAbsent) ||
+                            (raw[1] != profile::kCertPresent && raw[1] != profile::kCertAbsent)))
+        trace_line("EF 0008 has unexpected values " + to_hex(Bytes(raw.begin(), raw.begin() + 2)) +
+                   ": certificates looked for");
+    return CertAvailability{present(raw[0]), present(raw[1])};
 }
 
 std::uint16_t JpkiSession::empty_verify(PinRef ref) {
@@ -275,7 +308,9 @@ int JpkiSession::pin_tries_left(PinRef ref) {
     int tries;
     if (const auto left = sw::retries(status)) tries = *left;
     else if (sw::is_blocked(status)) tries = 0;
-    else throw_for_sw(status, std::string("PIN status of ") + profile::pin_name(ref));
+    else if (status == sw::kOk) tries = pin_rules(ref).max_tries;  // verified now: a verified PIN's counter is full
+    else throw CardError(CardErrc::UnexpectedStatus,
+                         std::string("PIN counter of ") + profile::pin_name(ref) + " unreadable, so no PIN is sent", status);
     if (tries > pin_rules(ref).max_tries)
         throw CardError(CardErrc::MalformedResponse, "PIN counter above its maximum", status);
     app_.remember_tries(ref, tries);
@@ -390,9 +425,12 @@ const CardIdentity& JpkiApp::identify() {
     CardIdentity id = measured("identify", [&] {
         JpkiSession s = open();
         CardIdentity found;
-        found.token_info = s.read_token_info();
-        found.availability = s.read_cert_availability();
-        if (found.availability.auth) found.auth_certificate = s.read_certificate(CertFile::AuthCert);
+        found.token_info = read_or("EF 0006 (token info)", TokenInfo{}, [&] { return s.read_token_info(); });
+        found.availability = read_or("EF 0008 (certificates present)", CertAvailability{true, true},
+                                     [&] { return s.read_cert_availability(); });
+        if (found.availability.auth)
+            found.auth_certificate = read_or("authentication certificate EF 000A", Bytes{},
+                                             [&] { return s.read_certificate(CertFile::AuthCert); });
         return found;
     });
     identity_ = std::move(id);

@@ -46,6 +46,7 @@ constexpr std::uint16_t kEfTokenInfo = 0x0006;
 constexpr std::size_t kTokenInfoSize = 160;  // a CK_TOKEN_INFO, big-endian ULONGs
 constexpr std::uint16_t kEfCertAvailability = 0x0008;
 constexpr std::uint8_t kCertPresent = 0x8F;
+constexpr std::uint8_t kCertAbsent = 0x00;  // e.g. the signature certificate of a card issued under 15
 constexpr std::uint32_t kMaxFileOffset = 0x7FFF;  // READ BINARY offsets are 15 bits
 
 std::uint16_t pin_ef(PinRef ref);  // 0018 / 001B

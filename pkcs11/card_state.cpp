@@ -28,7 +28,8 @@ CardState::CardState(std::unique_ptr<Transport> transport, unsigned long card_ev
     const CardIdentity& id = app_.identify();
     info_ = id.token_info;
     availability_ = id.availability;
-    if (!id.auth_certificate.empty()) files_[key(TokenRole::Auth).certificate] = id.auth_certificate;
+    // Empty: the card has none, or none that could be read (identify said why in the trace).
+    files_[key(TokenRole::Auth).certificate] = id.auth_certificate;
 }
 
 CardState::~CardState() { wipe(); }
@@ -50,8 +51,9 @@ const std::string& CardState::serial() {
         serial_ = s;
     } else {
         // No serial on the card: 16 hex digits of the authentication certificate's hash,
-        // stable for the card and different between cards.
+        // stable for the card and different between cards (none without that certificate).
         const Bytes& cert = certificate(key(TokenRole::Auth).certificate);
+        if (cert.empty()) return serial_;
         const Bytes digest = crypto::hash(crypto::HashAlg::Sha256, cert.data(), cert.size());
         serial_ = to_hex(digest.data(), 8, HexStyle::Packed);
     }
@@ -79,6 +81,16 @@ int CardState::tries_left(TokenRole role, std::chrono::milliseconds max_age) {
     app_.pin_tries_left(pin_of(role));  // card I/O: the caller holds mutex(), not the login lock
     note_tries(role);
     return known_tries(role);
+}
+
+std::optional<int> CardState::tries_if_known(TokenRole role, std::chrono::milliseconds max_age) {
+    try {
+        return tries_left(role, max_age);
+    } catch (const CardError& e) {
+        if (!is_card_answer(e.code())) throw;
+        trace_line(std::string("token shown without its PIN counter: ") + e.what());
+        return std::nullopt;
+    }
 }
 
 void CardState::note_tries_if_read(TokenRole role) {
@@ -190,8 +202,20 @@ const crypto::CertificateInfo* CardState::user_certificate(TokenRole role) {
         if (k.certificate_needs_pin) return nullptr;  // read at login only
         der = &certificate(k.certificate);
     }
-    info = parsed(*der, "certificate on the card");
-    return &*info;
+    if (der->empty()) return nullptr;  // none on the card: the token shows no key
+    info = usable_certificate(*der, "certificate on the card");
+    return info ? &*info : nullptr;
+}
+
+// A certificate that does not parse is left out (with its key: the card gives no other way to
+// its public key), not the token: one trace line says so.
+std::optional<crypto::CertificateInfo> CardState::usable_certificate(const Bytes& der, const char* what) {
+    try {
+        return parsed(der, what);
+    } catch (const CardError& e) {
+        trace_line(std::string(e.what()) + ": left out, with the objects that need it");
+        return std::nullopt;
+    }
 }
 
 crypto::CertificateInfo CardState::parsed(const Bytes& der, const char* what) {
@@ -211,11 +235,27 @@ std::shared_ptr<const std::vector<Object>> CardState::objects(TokenRole role, CK
     fresh->with_user = user != nullptr;
     fresh->pss = pss;
     const KeyInfo& k = key(role);
-    const crypto::CertificateInfo ca = parsed(certificate(k.ca_certificate), "CA certificate on the card");
-    fresh->list = std::make_shared<const std::vector<Object>>(
-        token_objects(slot, role, TokenCertificates{user, &ca}, k, signature_mechanisms(k, pss)));
+    const std::optional<crypto::CertificateInfo> ca = ca_certificate(k.ca_certificate);
+    fresh->list = std::make_shared<const std::vector<Object>>(token_objects(
+        slot, role, TokenCertificates{user, ca ? &*ca : nullptr}, k, signature_mechanisms(k, pss)));
     cache = std::move(fresh);
     return cache->list;
+}
+
+// The CA certificate, when the card has one that parses; read once (an empty file: none).
+std::optional<crypto::CertificateInfo> CardState::ca_certificate(CertFile file) {
+    if (!cached_file(file)) {
+        try {
+            certificate(file);
+        } catch (const CardError& e) {
+            if (!is_card_answer(e.code())) throw;
+            trace_line(std::string("CA certificate unreadable (") + e.what() + "): left out");
+            files_[file] = Bytes();
+        }
+    }
+    const Bytes& der = *cached_file(file);
+    if (der.empty()) return std::nullopt;
+    return usable_certificate(der, "CA certificate on the card");
 }
 
 PssTrust CardState::pss_trust() {

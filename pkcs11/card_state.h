@@ -45,6 +45,9 @@ public:
     // Tries left on a token's PIN; read from the card (no try spent) when unknown, older than
     // `max_age`, or `force`.
     int tries_left(TokenRole role, std::chrono::milliseconds max_age);
+    // tries_left, or nullopt when the card gives no counter (its answer makes no sense): the
+    // token is still shown, and a login refuses without sending a PIN.
+    std::optional<int> tries_if_known(TokenRole role, std::chrono::milliseconds max_age);
     // Last known value without touching the card (-1 unknown).
     int known_tries(TokenRole role) const;
 
@@ -133,6 +136,8 @@ private:
     std::string serial_;
     PinState pins_[2];
     SecureBuffer fingerprint_key_;  // random, for this card's PIN fingerprints
+    std::optional<crypto::CertificateInfo> usable_certificate(const Bytes& der, const char* what);
+    std::optional<crypto::CertificateInfo> ca_certificate(CertFile file);
     std::map<CertFile, Bytes> files_;
     std::optional<crypto::CertificateInfo> user_info_[2];
     struct ObjectCache;

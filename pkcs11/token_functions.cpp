@@ -89,12 +89,12 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
         return c.st->sessions.count(slot);
     }();
     const PinRules rules = pin_rules(pin_of(role));
-    int tries = 0;
+    std::optional<int> tries;
     std::string serial;
     TokenKind kind = TokenKind::Unknown;
     try {
         with_card(*c.st, slot, c.card, [&](CardState& card) {
-            tries = card.tries_left(role, kCounterMaxAge);
+            tries = card.tries_if_known(role, kCounterMaxAge);
             serial = card.serial();
             kind = card.token_info().kind;
         });
@@ -111,7 +111,7 @@ void get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
     // No CKF_WRITE_PROTECTED: it would forbid the read-write sessions OpenSSH insists on (see
     // open_session); the token is read-only in fact, every write is refused.
     info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
-    if (tries < rules.max_tries) info->flags |= CKF_USER_PIN_COUNT_LOW;
+    if (tries && *tries < rules.max_tries) info->flags |= CKF_USER_PIN_COUNT_LOW;
     if (tries == 1) info->flags |= CKF_USER_PIN_FINAL_TRY;
     if (tries == 0) info->flags |= CKF_USER_PIN_LOCKED;
     info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -195,9 +195,60 @@ void JpkiCard::load_contents() {
     }
     ef_token_info_ = token_info(config_);
     ef_availability_ = {static_cast<std::uint8_t>(config_.has_sign_cert ? 0x8F : 0x00), 0x8F, 0x00};
+    apply_variants();
     auth_tries_ = 3;
     sign_tries_ = 5;
     load_state();
+}
+
+namespace {
+// Bytes that mean nothing: unprintable, and never a DER SEQUENCE.
+Bytes garbage(std::size_t n) {
+    Bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(0x81 + (i * 37) % 0x7E);
+    return b;
+}
+}  // namespace
+
+void JpkiCard::apply_variants() {
+    switch (config_.token_info_file) {
+    case FileVariant::Short: ef_token_info_.resize(40); break;
+    case FileVariant::Zeros: ef_token_info_.assign(ef_token_info_.size(), 0x00); break;
+    case FileVariant::Garbage: ef_token_info_ = garbage(ef_token_info_.size()); break;
+    default: break;
+    }
+    switch (config_.availability_file) {
+    case FileVariant::Short: ef_availability_.resize(1); break;
+    case FileVariant::UnexpectedBits: ef_availability_ = {0x8E, 0x0F, 0x01}; break;
+    default: break;
+    }
+    switch (config_.auth_cert_file) {
+    case FileVariant::Garbage: ef_auth_cert_ = garbage(ef_auth_cert_.size()); break;
+    case FileVariant::BadDerLength:
+        // 30 82 LL LL: claim 0x7F00 bytes, far more than the EF holds.
+        ef_auth_cert_[2] = 0x7F;
+        ef_auth_cert_[3] = 0x00;
+        break;
+    case FileVariant::NotCertificate: {
+        // Keep the SEQUENCE header (30 82 LL LL) and its length; fill its content with noise.
+        const std::size_t len = static_cast<std::size_t>(ef_auth_cert_[2] << 8 | ef_auth_cert_[3]);
+        const Bytes noise = garbage(len);
+        std::copy(noise.begin(), noise.end(), ef_auth_cert_.begin() + 4);
+        break;
+    }
+    default: break;
+    }
+}
+
+bool JpkiCard::absent(std::uint16_t fid) const {
+    switch (fid) {
+    case kEfTokenInfo: return config_.token_info_file == FileVariant::Absent;
+    case kEfAvailability: return config_.availability_file == FileVariant::Absent;
+    case kEfAuthCert: return config_.auth_cert_file == FileVariant::Absent;
+    case kEfSignCa:
+    case kEfAuthCa: return config_.ca_files_absent;
+    default: return false;
+    }
 }
 
 void JpkiCard::become(CardConfig config) {
@@ -278,7 +329,13 @@ void JpkiCard::save_state() const {
 
 Bytes JpkiCard::process(const Bytes& command) {
     if (config_.apdu_latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config_.apdu_latency_ms));
-    if (fault_ != Fault::None && --fault_countdown_ <= 0) {
+    if (pull_at_next_command_) {
+        pull_at_next_command_ = false;
+        removed_ = true;
+        power_off();
+        return {};
+    }
+    if (fault_ != Fault::None && fault_ != Fault::RemovedAfterVerify && --fault_countdown_ <= 0) {
         const Fault f = fault_;
         fault_ = Fault::None;
         switch (f) {
@@ -295,6 +352,8 @@ Bytes JpkiCard::process(const Bytes& command) {
             power_off();
             return {};
         case Fault::ResetBefore: reset(); break;
+        case Fault::Sw6F00: return {0x6F, 0x00};
+        case Fault::RemovedAfterVerify:
         case Fault::None: break;
         }
     }
@@ -312,6 +371,10 @@ Bytes JpkiCard::process(const Bytes& command) {
     }
     entry.sw = r.sw;
     entry.response_len = r.data.size();
+    if (fault_ == Fault::RemovedAfterVerify && entry.redacted && command[1] == 0x20 && r.sw == 0x9000) {
+        fault_ = Fault::None;
+        pull_at_next_command_ = true;
+    }
     log_.push_back(entry);
     if (on_log) on_log(entry);
     Bytes out = std::move(r.data);
@@ -372,13 +435,11 @@ JpkiCard::Response JpkiCard::select(const Bytes& c) {
         }
         current_ef_ = 0;
         fresh_after_reset_ = false;
-        if (p2 == 0x00) {  // FCI requested: a minimal one with the DF name
-            Bytes fci = {0x6F, static_cast<std::uint8_t>(p.data.size() + 2), 0x84,
-                         static_cast<std::uint8_t>(p.data.size())};
-            fci.insert(fci.end(), p.data.begin(), p.data.end());
-            return Response(fci, 0x9000);
-        }
-        return 0x9000;
+        Bytes fci = {0x6F, static_cast<std::uint8_t>(p.data.size() + 2), 0x84,
+                     static_cast<std::uint8_t>(p.data.size())};
+        fci.insert(fci.end(), p.data.begin(), p.data.end());
+        if (p2 == 0x00) return Response(fci, 0x9000);  // FCI requested: a minimal one with the DF name
+        return with_fci(std::move(fci));
     }
     if (p1 == 0x02) {
         if (p2 != 0x0C) return 0x6A86;
@@ -395,8 +456,9 @@ JpkiCard::Response JpkiCard::select(const Bytes& c) {
             break;
         default: return 0x6A82;
         }
+        if (absent(fid)) return 0x6A82;
         current_ef_ = fid;
-        return 0x9000;
+        return with_fci(Bytes{0x62, 0x04, 0x83, 0x02, p.data[0], p.data[1]});
     }
     if (p1 == 0x00) {
         // SELECT MF: 6A86 right after reset, else 9000 without changing anything; 3F00 by FID: 6A82.
@@ -406,7 +468,20 @@ JpkiCard::Response JpkiCard::select(const Bytes& c) {
     return 0x6A86;
 }
 
+// A SELECT's success when no FCI was asked for: 9000, or on a variant card the FCI anyway
+// (data + 9000), or 61xx with the FCI waiting for GET RESPONSE.
+JpkiCard::Response JpkiCard::with_fci(Bytes fci) {
+    if (config_.select_61xx) {
+        const auto n = static_cast<std::uint16_t>(fci.size());
+        pending_ = std::move(fci);
+        return Response(static_cast<std::uint16_t>(0x6100 | n));
+    }
+    if (config_.select_with_fci) return Response(std::move(fci), 0x9000);
+    return 0x9000;
+}
+
 const Bytes* JpkiCard::file(std::uint16_t fid) const {
+    if (absent(fid)) return nullptr;
     switch (fid) {
     case kEfSignCert: return config_.has_sign_cert ? &ef_sign_cert_ : nullptr;
     case kEfSignCa: return &ef_sign_ca_;
@@ -438,8 +513,10 @@ JpkiCard::Response JpkiCard::read_binary(const Bytes& c) {
     if (!f) return 0x6981;  // keys and PINs are internal EFs, not readable
     if (offset >= f->size()) return 0x6B00;
     const std::size_t n = std::min(p.le, f->size() - offset);
+    // 6282: end of file reached before Le bytes (ISO 7816-4), on a card that says so.
+    const bool short_read = config_.read_end_6282 && n < p.le;
     return Response(Bytes(f->begin() + static_cast<long>(offset), f->begin() + static_cast<long>(offset + n)),
-                    0x9000);
+                    short_read ? 0x6282 : 0x9000);
 }
 
 JpkiCard::Response JpkiCard::verify(const Bytes& c) {
@@ -460,7 +537,11 @@ JpkiCard::Response JpkiCard::verify(const Bytes& c) {
     int& tries = is_sign ? sign_tries_ : auth_tries_;
     bool& ok = is_sign ? sign_ok_ : auth_ok_;
     if (p.has_le) return 0x6700;
-    if (p.data.empty()) return static_cast<std::uint16_t>(0x63C0 | tries);  // counter query, costs nothing
+    if (p.data.empty()) {  // counter query, costs nothing
+        if (config_.empty_verify_sw != 0) return config_.empty_verify_sw;
+        if (config_.empty_verify_ok_when_verified && ok) return 0x9000;
+        return static_cast<std::uint16_t>(0x63C0 | tries);
+    }
     if (tries <= 0) return config_.blocked_verify_sw;  // blocked: never verifies again
     const std::string& secret = is_sign ? config_.sign_pin : config_.auth_pin;
     if (p.data.size() == secret.size() && std::equal(p.data.begin(), p.data.end(), secret.begin())) {

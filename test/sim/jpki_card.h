@@ -16,6 +16,18 @@
 
 namespace jpki::sim {
 
+// A file's content on a card that differs from the documents (jpki-sim --variant).
+enum class FileVariant {
+    Normal,
+    Absent,          // SELECT answers 6A82
+    Short,           // fewer bytes than the documents say (EF 0006: 40; EF 0008: 1)
+    Zeros,           // all zero bytes
+    Garbage,         // bytes that mean nothing (unprintable, no DER)
+    UnexpectedBits,  // EF 0008: neither 8F nor 00 (8E 0F 01)
+    BadDerLength,    // a certificate whose DER header claims more than the file holds
+    NotCertificate,  // a DER SEQUENCE of the right length holding no certificate
+};
+
 struct CardConfig {
     std::string pki_dir;                  // auth_cert.der auth_key.pem auth_ca.der sign_* (gen-test-pki.sh)
     std::string serial = "JPKISIM000000001";  // EF 0006 serial (16 chars)
@@ -35,6 +47,17 @@ struct CardConfig {
     std::string state_file;               // retry counters kept across runs
     int apdu_latency_ms = 0;
     int sign_latency_ms = 0;
+    // Variants (see jpki-sim --variant): files, and answers the documents do not describe.
+    FileVariant token_info_file = FileVariant::Normal;    // EF 0006
+    FileVariant availability_file = FileVariant::Normal;  // EF 0008
+    FileVariant auth_cert_file = FileVariant::Normal;     // EF 000A
+    bool ca_files_absent = false;                         // EF 0002 and 000B
+    std::uint16_t empty_verify_sw = 0;                    // not 0: the empty VERIFY's answer, always
+    bool empty_verify_ok_when_verified = false;           // the empty VERIFY answers 9000 while verified
+    bool select_with_fci = false;                         // SELECT answers FCI data even for P2=0C
+    bool select_61xx = false;                             // SELECT answers 61xx (FCI for GET RESPONSE)
+    bool read_end_6282 = false;                           // READ BINARY up to the end answers 6282
+    bool extended_sign_only = false;                      // the signature needs extended length (6700 short)
 };
 
 enum class Fault {
@@ -44,6 +67,8 @@ enum class Fault {
     Mute,         // answer nothing at all
     Removed,      // the card is pulled out while the command runs
     ResetBefore,  // the card is reset (security status lost) before the command runs
+    Sw6F00,       // answer 6F00 (no precise diagnosis)
+    RemovedAfterVerify,  // the card is pulled out at the first command after a VERIFY with a PIN
 };
 
 // One line of the card's APDU log.
@@ -113,6 +138,9 @@ private:
     Response get_challenge(const Bytes& c);
     Response get_data(const Bytes& c);
     const Bytes* file(std::uint16_t fid) const;
+    bool absent(std::uint16_t fid) const;  // a variant card without this EF
+    Response with_fci(Bytes fci);
+    void apply_variants();
     void clear_security();
     void load_contents();
     void load_state();
@@ -136,6 +164,7 @@ private:
     Bytes pending_;  // data waiting for GET RESPONSE
     Fault fault_ = Fault::None;
     int fault_countdown_ = 0;
+    bool pull_at_next_command_ = false;  // Fault::RemovedAfterVerify armed by a VERIFY
     std::vector<LoggedApdu> log_;
 };
 

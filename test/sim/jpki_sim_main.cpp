@@ -9,6 +9,7 @@
 // Signals: SIGUSR1 pulls the card out (closes the socket), SIGUSR2 inserts it again, SIGHUP
 // turns it into the --swap-pki card (and back) without leaving the reader (from the next message on: a
 // swap PC/SC saw only as a reset), SIGTERM/SIGINT end the program.
+#include "test/sim/card_variants.h"
 #include "test/sim/jpki_card.h"
 
 #include <arpa/inet.h>
@@ -75,7 +76,11 @@ void usage() {
                  "  --sign-latency-ms N    extra delay for a signature\n"
                  "  --log FILE             one line per APDU (PIN data redacted)\n"
                  "  --fault KIND@N         the Nth APDU meets KIND: garbage, truncated, mute, removed, reset\n"
-                 "  --auth-tries N / --sign-tries N   start with N tries left\n");
+                 "  --auth-tries N / --sign-tries N   start with N tries left\n"
+                 "  --fault KIND@N         also 6f00 (answer 6F00); removed-after-verify (no @N: the card\n"
+                 "                         leaves at the first command after a VERIFY with a PIN)\n"
+                 "  --variant NAME         a card that differs from the documents (repeatable):\n");
+    for (const auto& v : jpki::sim::card_variants()) std::fprintf(stderr, "      %-22s %s\n", v.name, v.what);
 }
 
 Fault parse_fault(const std::string& kind) {
@@ -84,6 +89,8 @@ Fault parse_fault(const std::string& kind) {
     if (kind == "mute") return Fault::Mute;
     if (kind == "removed") return Fault::Removed;
     if (kind == "reset") return Fault::ResetBefore;
+    if (kind == "6f00") return Fault::Sw6F00;
+    if (kind == "removed-after-verify") return Fault::RemovedAfterVerify;
     throw std::invalid_argument("unknown fault " + kind);
 }
 
@@ -218,6 +225,10 @@ int main(int argc, char** argv) {
             else if (a == "--fault") fault_spec = next();
             else if (a == "--auth-tries") auth_tries = std::stoi(next());
             else if (a == "--sign-tries") sign_tries = std::stoi(next());
+            else if (a == "--variant") {
+                const std::string name = next();
+                if (!jpki::sim::apply_card_variant(config, name)) throw std::invalid_argument("unknown variant " + name);
+            }
             else if (a == "--help" || a == "-h") { usage(); return 0; }
             else throw std::invalid_argument("unknown option " + a);
         }
